@@ -1,0 +1,40 @@
+//! `ferry`: one binary for the keeper, the broker, standalone mode and the operator's tools.
+
+mod keeper_cmd;
+mod zk_cli;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "ferry", version, about = "ZooKeeper + Kafka, rebuilt in Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The ZooKeeper-compatible coordination service.
+    Keeper(keeper_cmd::KeeperArgs),
+    /// A ZooKeeper shell with zkCli.sh's commands and flags (`-server host:port [command]`).
+    #[command(name = "zk-cli", disable_help_flag = true)]
+    ZkCli {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keeper(args) => keeper_cmd::run(args),
+        Command::ZkCli { args } => zk_cli::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("ferry: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
