@@ -1,8 +1,252 @@
-//! `ferry keeper start|stop|status`: placeholder until the server lands.
+//! `ferry keeper start|stop|status`, after zkServer.sh: `start` daemonizes with a pid file in
+//! dataDir (`--foreground` stays attached and logs to stderr), `status` asks the server for its
+//! mode with `srvr`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use ferry_keeper::config::KeeperConfig;
+
+/// zkServer.sh's pid file name, so existing scripts find it.
+const PID_FILE: &str = "zookeeper_server.pid";
+const DEFAULT_CONFIG: &str = "conf/zoo.cfg";
 
 #[derive(clap::Args)]
-pub struct KeeperArgs {}
+pub struct KeeperArgs {
+    #[command(subcommand)]
+    action: Action,
+}
 
-pub fn run(_args: KeeperArgs) -> anyhow::Result<std::process::ExitCode> {
-    anyhow::bail!("keeper is not built yet")
+#[derive(clap::Subcommand)]
+enum Action {
+    /// Start the keeper (in the background unless --foreground).
+    Start {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Stay attached and log to stderr.
+        #[arg(long)]
+        foreground: bool,
+    },
+    /// Stop a keeper started in the background.
+    Stop {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print the server's mode (standalone, leader, follower, observer).
+    Status {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: KeeperArgs) -> anyhow::Result<ExitCode> {
+    match args.action {
+        Action::Start { config, foreground } => {
+            let (config, path) = load(config.as_deref())?;
+            if foreground {
+                run_foreground(config)
+            } else {
+                start_daemon(&config, path.as_deref())
+            }
+        }
+        Action::Stop { config } => stop(&load(config.as_deref())?.0),
+        Action::Status { config } => status(&load(config.as_deref())?.0),
+    }
+}
+
+/// Reads `--config`, or conf/zoo.cfg if present, or falls back to the embedded defaults.
+fn load(explicit: Option<&Path>) -> anyhow::Result<(KeeperConfig, Option<PathBuf>)> {
+    let path = match explicit {
+        Some(path) => Some(path.to_path_buf()),
+        None if Path::new(DEFAULT_CONFIG).exists() => Some(PathBuf::from(DEFAULT_CONFIG)),
+        None => None,
+    };
+    match path {
+        Some(path) => {
+            let config = KeeperConfig::load(&path)
+                .with_context(|| format!("invalid configuration {}", path.display()))?;
+            Ok((config, Some(path)))
+        }
+        None => Ok((KeeperConfig::embedded(PathBuf::from("data/keeper")), None)),
+    }
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run_foreground(config: KeeperConfig) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create dataDir {}", config.data_dir.display()))?;
+    let pid_file = config.data_dir.join(PID_FILE);
+    std::fs::write(&pid_file, format!("{}\n", std::process::id()))
+        .with_context(|| format!("cannot write {}", pid_file.display()))?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let result = runtime.block_on(async move {
+        let keeper = ferry_keeper::server::Keeper::start(config).await?;
+        ferry_keeper::server::admin_http::spawn(&keeper).await;
+        tokio::select! {
+            served = keeper.clone().serve() => served.map_err(anyhow::Error::from),
+            _ = shutdown_signal() => {
+                tracing::info!("shutting down");
+                keeper.shutdown().await;
+                Ok(())
+            }
+        }
+    });
+    let _ = std::fs::remove_file(&pid_file);
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn start_daemon(config: &KeeperConfig, path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    print!("Starting ferry keeper ... ");
+    let pid_file = config.data_dir.join(PID_FILE);
+    if let Some(pid) = running_pid(&pid_file) {
+        println!("already running as process {pid}.");
+        return Ok(ExitCode::FAILURE);
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let log_path = config
+        .data_log_dir
+        .as_ref()
+        .unwrap_or(&config.data_dir)
+        .join("ferry-keeper.out");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let mut command = Command::new(std::env::current_exe()?);
+    command.args(["keeper", "start", "--foreground"]);
+    if let Some(path) = path {
+        command.arg("--config").arg(path);
+    }
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .context("cannot start the keeper process")?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            println!("FAILED TO START");
+            bail!("keeper exited with {status}; see {}", log_path.display());
+        }
+        if four_letter(config, "ruok").is_ok_and(|a| a == "imok")
+            || four_letter(config, "srvr").is_ok_and(|a| a.contains("Mode:"))
+        {
+            println!("STARTED");
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!("FAILED TO START");
+    bail!(
+        "keeper did not answer within 30 s; see {}",
+        log_path.display()
+    )
+}
+
+fn running_pid(pid_file: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pid_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+}
+
+fn stop(config: &KeeperConfig) -> anyhow::Result<ExitCode> {
+    print!("Stopping ferry keeper ... ");
+    let pid_file = config.data_dir.join(PID_FILE);
+    let Some(pid) = running_pid(&pid_file) else {
+        println!(
+            "no keeper to stop (could not find process from {})",
+            pid_file.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let status = Command::new("kill").arg(pid.to_string()).status()?;
+    if !status.success() {
+        bail!("could not signal process {pid}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = std::fs::remove_file(&pid_file);
+    println!("STOPPED");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client_address(config: &KeeperConfig) -> SocketAddr {
+    let ip = match config.client_port_address {
+        Some(ip) if !ip.is_unspecified() => ip,
+        _ => std::net::IpAddr::from([127, 0, 0, 1]),
+    };
+    SocketAddr::new(ip, config.client_port)
+}
+
+/// Sends a four-letter word and returns the whole answer.
+fn four_letter(config: &KeeperConfig, word: &str) -> std::io::Result<String> {
+    let timeout = Duration::from_secs(2);
+    let mut stream = TcpStream::connect_timeout(&client_address(config), timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(word.as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+fn status(config: &KeeperConfig) -> anyhow::Result<ExitCode> {
+    let address = client_address(config);
+    println!(
+        "Client port found: {}. Client address: {}.",
+        config.client_port,
+        address.ip()
+    );
+    match four_letter(config, "srvr") {
+        Ok(answer) => match answer.lines().find(|l| l.starts_with("Mode: ")) {
+            Some(mode) => {
+                println!("{mode}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                println!("Error contacting service. {}", answer.trim());
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Err(_) => {
+            println!("Error contacting service. It is probably not running.");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

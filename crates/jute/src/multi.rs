@@ -9,7 +9,10 @@ use crate::records::*;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiOp {
     /// `create`, `create2` or `createContainer`; `op` says which answer shape is wanted.
-    Create { op: OpCode, request: CreateRequest },
+    Create {
+        op: OpCode,
+        request: CreateRequest,
+    },
     CreateTtl(CreateTtlRequest),
     Delete(DeleteRequest),
     SetData(SetDataRequest),

@@ -60,7 +60,11 @@ impl Record for ConnectRequest {
             time_out: i32::decode(r)?,
             session_id: i64::decode(r)?,
             passwd: Bytes::decode(r)?,
-            read_only: if r.is_empty() { false } else { bool::decode(r)? },
+            read_only: if r.is_empty() {
+                false
+            } else {
+                bool::decode(r)?
+            },
         })
     }
 }
@@ -91,7 +95,11 @@ impl Record for ConnectResponse {
             time_out: i32::decode(r)?,
             session_id: i64::decode(r)?,
             passwd: Bytes::decode(r)?,
-            read_only: if r.is_empty() { None } else { Some(bool::decode(r)?) },
+            read_only: if r.is_empty() {
+                None
+            } else {
+                Some(bool::decode(r)?)
+            },
         })
     }
 }

@@ -4,24 +4,19 @@ use ferry_jute::*;
 use proptest::prelude::*;
 
 fn arb_stat() -> impl Strategy<Value = Stat> {
-    (
-        any::<[i64; 5]>(),
-        any::<[i32; 5]>(),
-        any::<i64>(),
-    )
-        .prop_map(|(l, i, pzxid)| Stat {
-            czxid: l[0],
-            mzxid: l[1],
-            ctime: l[2],
-            mtime: l[3],
-            version: i[0],
-            cversion: i[1],
-            aversion: i[2],
-            ephemeral_owner: l[4],
-            data_length: i[3],
-            num_children: i[4],
-            pzxid,
-        })
+    (any::<[i64; 5]>(), any::<[i32; 5]>(), any::<i64>()).prop_map(|(l, i, pzxid)| Stat {
+        czxid: l[0],
+        mzxid: l[1],
+        ctime: l[2],
+        mtime: l[3],
+        version: i[0],
+        cversion: i[1],
+        aversion: i[2],
+        ephemeral_owner: l[4],
+        data_length: i[3],
+        num_children: i[4],
+        pzxid,
+    })
 }
 
 fn arb_acl() -> impl Strategy<Value = Acl> {
@@ -36,14 +31,18 @@ fn arb_data() -> impl Strategy<Value = Option<Bytes>> {
 }
 
 fn arb_create() -> impl Strategy<Value = CreateRequest> {
-    (".{0,32}", arb_data(), proptest::collection::vec(arb_acl(), 0..3), any::<i32>()).prop_map(
-        |(path, data, acl, flags)| CreateRequest {
+    (
+        ".{0,32}",
+        arb_data(),
+        proptest::collection::vec(arb_acl(), 0..3),
+        any::<i32>(),
+    )
+        .prop_map(|(path, data, acl, flags)| CreateRequest {
             path,
             data,
             acl,
             flags,
-        },
-    )
+        })
 }
 
 fn arb_multi_op() -> impl Strategy<Value = MultiOp> {
@@ -52,10 +51,8 @@ fn arb_multi_op() -> impl Strategy<Value = MultiOp> {
             op: OpCode::Create,
             request
         }),
-        (".{0,16}", any::<i32>()).prop_map(|(path, version)| MultiOp::Delete(PathAndVersion {
-            path,
-            version
-        })),
+        (".{0,16}", any::<i32>())
+            .prop_map(|(path, version)| MultiOp::Delete(PathAndVersion { path, version })),
         (".{0,16}", arb_data(), any::<i32>()).prop_map(|(path, data, version)| MultiOp::SetData(
             SetDataRequest {
                 path,
@@ -63,10 +60,8 @@ fn arb_multi_op() -> impl Strategy<Value = MultiOp> {
                 version
             }
         )),
-        (".{0,16}", any::<i32>()).prop_map(|(path, version)| MultiOp::Check(PathAndVersion {
-            path,
-            version
-        })),
+        (".{0,16}", any::<i32>())
+            .prop_map(|(path, version)| MultiOp::Check(PathAndVersion { path, version })),
     ]
 }
 

@@ -1,0 +1,404 @@
+//! `zoo.cfg`, read as ZooKeeper reads it: Java-properties `key=value` lines, the same keys and
+//! defaults, plus the `myid` file in dataDir. Unknown keys are warned about; a value that does
+//! not parse is an error naming the key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid value {value:?} for {key}: {why}")]
+    Invalid {
+        key: String,
+        value: String,
+        why: String,
+    },
+    #[error("{0} is required")]
+    Missing(&'static str),
+}
+
+/// One `server.N=host:quorumPort:electionPort[:role][;clientAddr:clientPort]` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    pub host: String,
+    pub quorum_port: u16,
+    pub election_port: u16,
+    pub observer: bool,
+    pub client: Option<String>,
+}
+
+/// Which four-letter words are allowed (`4lw.commands.whitelist`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whitelist {
+    All,
+    Only(BTreeSet<String>),
+}
+
+impl Whitelist {
+    pub fn allows(&self, word: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(words) => words.contains(word),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct KeeperConfig {
+    pub tick_time_ms: u32,
+    pub init_limit: u32,
+    pub sync_limit: u32,
+    pub data_dir: PathBuf,
+    pub data_log_dir: Option<PathBuf>,
+    pub client_port: u16,
+    pub client_port_address: Option<IpAddr>,
+    pub max_client_cnxns: u32,
+    pub min_session_timeout_ms: u32,
+    pub max_session_timeout_ms: u32,
+    pub snap_retain_count: usize,
+    pub purge_interval_hours: u32,
+    pub four_letter_words: Whitelist,
+    pub extended_types: bool,
+    pub jute_max_buffer: usize,
+    pub servers: BTreeMap<u64, ServerSpec>,
+    pub my_id: Option<u64>,
+    pub admin_enabled: bool,
+    pub admin_address: IpAddr,
+    pub admin_port: u16,
+    pub force_sync: bool,
+    pub snap_count: u64,
+    pub super_digest: Option<String>,
+}
+
+/// Keys ZooKeeper accepts that Ferry reads but has no use for (yet); no warning for these.
+const ACCEPTED_KEYS: &[&str] = &[
+    "globalOutstandingLimit",
+    "preAllocSize",
+    "standaloneEnabled",
+    "reconfigEnabled",
+    "skipACL",
+    "quorumListenOnAllIPs",
+    "electionAlg",
+    "leaderServes",
+    "cnxTimeout",
+    "syncEnabled",
+    "admin.commandURL",
+    "admin.idleTimeout",
+    "metricsProvider.className",
+    "metricsProvider.httpPort",
+    "metricsProvider.httpHost",
+    "metricsProvider.exportJvmInfo",
+    "dynamicConfigFile",
+    "localSessionsEnabled",
+    "localSessionsUpgradingEnabled",
+    "authProvider.1",
+    "zookeeper.DigestAuthenticationProvider.enabled",
+    "sslQuorum",
+    "portUnification",
+    "secureClientPort",
+    "serverCnxnFactory",
+];
+
+impl KeeperConfig {
+    /// The configuration a keeper uses with no zoo.cfg: ZooKeeper's defaults, data in
+    /// `data_dir`, every four-letter word allowed (a development setup).
+    pub fn embedded(data_dir: PathBuf) -> Self {
+        Self {
+            tick_time_ms: 2000,
+            init_limit: 10,
+            sync_limit: 5,
+            data_dir,
+            data_log_dir: None,
+            client_port: 2181,
+            client_port_address: None,
+            max_client_cnxns: 60,
+            min_session_timeout_ms: 4000,
+            max_session_timeout_ms: 40000,
+            snap_retain_count: 3,
+            purge_interval_hours: 0,
+            four_letter_words: Whitelist::All,
+            extended_types: false,
+            jute_max_buffer: 0xfffff,
+            servers: BTreeMap::new(),
+            my_id: None,
+            admin_enabled: true,
+            admin_address: IpAddr::from([0, 0, 0, 0]),
+            admin_port: 8080,
+            force_sync: true,
+            snap_count: 100_000,
+            super_digest: None,
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Self::parse(&text)?;
+        config.my_id = read_myid(&config.data_dir)?;
+        Ok(config)
+    }
+
+    /// Parses zoo.cfg text (without reading `myid`).
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let props = parse_properties(text);
+        let get = |key: &str| props.get(key).map(String::as_str);
+        let mut config = Self::embedded(PathBuf::new());
+        config.four_letter_words = Whitelist::Only(BTreeSet::from(["srvr".to_string()]));
+        config.tick_time_ms = number(get, "tickTime")?.unwrap_or(3000);
+        if config.tick_time_ms == 0 {
+            return Err(invalid("tickTime", "0", "must be positive"));
+        }
+        config.init_limit = number(get, "initLimit")?.unwrap_or(config.init_limit);
+        config.sync_limit = number(get, "syncLimit")?.unwrap_or(config.sync_limit);
+        config.data_dir = get("dataDir")
+            .map(PathBuf::from)
+            .ok_or(ConfigError::Missing("dataDir"))?;
+        config.data_log_dir = get("dataLogDir").map(PathBuf::from);
+        config.client_port = number(get, "clientPort")?.unwrap_or(2181);
+        config.client_port_address = parsed(get, "clientPortAddress")?;
+        config.max_client_cnxns = number(get, "maxClientCnxns")?.unwrap_or(60);
+        let tick = config.tick_time_ms;
+        config.min_session_timeout_ms = number(get, "minSessionTimeout")?.unwrap_or(2 * tick);
+        config.max_session_timeout_ms = number(get, "maxSessionTimeout")?.unwrap_or(20 * tick);
+        if config.min_session_timeout_ms > config.max_session_timeout_ms {
+            return Err(invalid(
+                "minSessionTimeout",
+                &config.min_session_timeout_ms.to_string(),
+                "must not be larger than maxSessionTimeout",
+            ));
+        }
+        config.snap_retain_count = number(get, "autopurge.snapRetainCount")?
+            .unwrap_or(3)
+            .max(3);
+        config.purge_interval_hours = number(get, "autopurge.purgeInterval")?.unwrap_or(0);
+        if let Some(list) = get("4lw.commands.whitelist") {
+            config.four_letter_words = parse_whitelist(list);
+        }
+        config.extended_types = boolean(get, "extendedTypesEnabled")?.unwrap_or(false);
+        config.jute_max_buffer = number(get, "jute.maxbuffer")?.unwrap_or(0xfffff);
+        config.admin_enabled = boolean(get, "admin.enableServer")?.unwrap_or(true);
+        config.admin_address =
+            parsed(get, "admin.serverAddress")?.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        config.admin_port = number(get, "admin.serverPort")?.unwrap_or(8080);
+        config.force_sync = match get("forceSync") {
+            None => true,
+            Some(v) => !v.eq_ignore_ascii_case("no"),
+        };
+        config.snap_count = number(get, "snapCount")?.unwrap_or(100_000).max(2);
+        config.super_digest = get("superDigest")
+            .or_else(|| get("zookeeper.DigestAuthenticationProvider.superDigest"))
+            .map(str::to_string);
+        for (key, value) in &props {
+            if let Some(id) = key.strip_prefix("server.") {
+                let id: u64 = id
+                    .parse()
+                    .map_err(|_| invalid(key, value, "server id must be a number"))?;
+                config.servers.insert(id, parse_server(key, value)?);
+            } else if !is_known_key(key) {
+                tracing::warn!(key = %key, "unknown zoo.cfg key ignored");
+            }
+        }
+        Ok(config)
+    }
+
+    /// Where the raft log lives: dataLogDir if set, else dataDir.
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_log_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.clone())
+            .join("raft")
+    }
+
+    /// Clamps a requested session timeout into [min, max], as ZooKeeper negotiates it.
+    pub fn negotiate_timeout(&self, requested_ms: i32) -> i32 {
+        let min = self.min_session_timeout_ms as i32;
+        let max = self.max_session_timeout_ms as i32;
+        requested_ms.clamp(min, max)
+    }
+}
+
+fn is_known_key(key: &str) -> bool {
+    const READ: &[&str] = &[
+        "tickTime",
+        "initLimit",
+        "syncLimit",
+        "dataDir",
+        "dataLogDir",
+        "clientPort",
+        "clientPortAddress",
+        "maxClientCnxns",
+        "minSessionTimeout",
+        "maxSessionTimeout",
+        "autopurge.snapRetainCount",
+        "autopurge.purgeInterval",
+        "4lw.commands.whitelist",
+        "extendedTypesEnabled",
+        "jute.maxbuffer",
+        "admin.enableServer",
+        "admin.serverAddress",
+        "admin.serverPort",
+        "forceSync",
+        "snapCount",
+        "superDigest",
+        "zookeeper.DigestAuthenticationProvider.superDigest",
+    ];
+    READ.contains(&key)
+        || ACCEPTED_KEYS.contains(&key)
+        || key.starts_with("group.")
+        || key.starts_with("weight.")
+}
+
+/// Java `Properties` lines: `key=value`, `key: value` or `key value`; `#`/`!` comments.
+fn parse_properties(text: &str) -> BTreeMap<String, String> {
+    let mut props = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let split = line
+            .find(['=', ':'])
+            .or_else(|| line.find(char::is_whitespace));
+        let (key, value) = match split {
+            Some(at) => (&line[..at], &line[at + 1..]),
+            None => (line, ""),
+        };
+        props.insert(key.trim().to_string(), value.trim().to_string());
+    }
+    props
+}
+
+fn invalid(key: &str, value: &str, why: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        value: value.to_string(),
+        why: why.to_string(),
+    }
+}
+
+fn parsed<'a, T: std::str::FromStr>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    key: &str,
+) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    get(key)
+        .map(|v| v.parse::<T>().map_err(|e| invalid(key, v, &e.to_string())))
+        .transpose()
+}
+
+fn number<'a, T: std::str::FromStr>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    key: &str,
+) -> Result<Option<T>, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    parsed(get, key)
+}
+
+fn boolean<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    key: &str,
+) -> Result<Option<bool>, ConfigError> {
+    get(key)
+        .map(|v| match v.to_ascii_lowercase().as_str() {
+            "true" | "yes" => Ok(true),
+            "false" | "no" => Ok(false),
+            _ => Err(invalid(key, v, "expected true or false")),
+        })
+        .transpose()
+}
+
+fn parse_whitelist(list: &str) -> Whitelist {
+    let words: BTreeSet<String> = list
+        .split(',')
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.contains("*") {
+        Whitelist::All
+    } else {
+        Whitelist::Only(words)
+    }
+}
+
+fn parse_server(key: &str, value: &str) -> Result<ServerSpec, ConfigError> {
+    let (quorum, client) = match value.split_once(';') {
+        Some((q, c)) => (q, Some(c.trim().to_string())),
+        None => (value, None),
+    };
+    let parts: Vec<&str> = quorum.split(':').collect();
+    if parts.len() < 3 {
+        return Err(invalid(key, value, "expected host:quorumPort:electionPort"));
+    }
+    let port = |s: &str| {
+        s.parse::<u16>()
+            .map_err(|e| invalid(key, value, &format!("port {s:?}: {e}")))
+    };
+    let observer = match parts.get(3).copied() {
+        None | Some("participant") => false,
+        Some("observer") => true,
+        Some(other) => return Err(invalid(key, value, &format!("unknown role {other:?}"))),
+    };
+    Ok(ServerSpec {
+        host: parts[0].to_string(),
+        quorum_port: port(parts[1])?,
+        election_port: port(parts[2])?,
+        observer,
+        client,
+    })
+}
+
+fn read_myid(data_dir: &Path) -> Result<Option<u64>, ConfigError> {
+    let path = data_dir.join("myid");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e: std::num::ParseIntError| invalid("myid", text.trim(), &e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read { path, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_config_parses_with_zookeeper_defaults() {
+        let config = KeeperConfig::parse(
+            "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/zk\nclientPort=2181\n\
+             # comment\nserver.1=zk1:2888:3888\nserver.2=zk2:2888:3888:observer;0.0.0.0:2181\n\
+             4lw.commands.whitelist=ruok, srvr\n",
+        )
+        .unwrap();
+        assert_eq!(config.min_session_timeout_ms, 4000);
+        assert_eq!(config.max_session_timeout_ms, 40000);
+        assert_eq!(config.servers.len(), 2);
+        assert!(config.servers[&2].observer);
+        assert!(config.four_letter_words.allows("ruok"));
+        assert!(!config.four_letter_words.allows("stat"));
+        assert_eq!(config.negotiate_timeout(100), 4000);
+        assert_eq!(config.negotiate_timeout(1_000_000), 40000);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let error = KeeperConfig::parse("dataDir=/x\nclientPort=abc\n").unwrap_err();
+        assert!(error.to_string().contains("clientPort"), "{error}");
+        let error = KeeperConfig::parse("clientPort=1\n").unwrap_err();
+        assert!(error.to_string().contains("dataDir"), "{error}");
+    }
+}

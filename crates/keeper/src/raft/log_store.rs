@@ -1,0 +1,457 @@
+//! The durable raft log: segment files in `<dataLogDir>/raft/`, a copy of the live entries in
+//! memory for reads, and a writer thread that does the file I/O in order and group-commits.
+//!
+//! Files:
+//! - `log.<first index, 20 digits>`: records as `entry_codec` describes; a new segment starts
+//!   when the current one passes `SEGMENT_BYTES`.
+//! - `meta.json`: the vote and the last purged log id, replaced atomically (write, fsync,
+//!   rename).
+//!
+//! An append is acknowledged to openraft (and so to the client) only after its bytes have
+//! been written, and, when `force_sync` is on (ZooKeeper's `forceSync=yes`, the default), after
+//! fdatasync. Entries that arrive while a sync runs are written and synced together.
+//! Recovery on open keeps every whole record and truncates a torn or corrupt tail.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use openraft::storage::{LogFlushed, RaftLogStorage};
+use openraft::{LogState, OptionalSend, RaftLogReader, StorageIOError, Vote};
+use serde::{Deserialize, Serialize};
+
+use super::entry_codec::{self, Decoded};
+use super::{storage_error, Entry, LogId, StorageError, TypeConfig};
+
+/// Size after which the current segment is closed and a new one begun.
+const SEGMENT_BYTES: u64 = 64 << 20;
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Meta {
+    vote: Option<Vote<u64>>,
+    last_purged: Option<LogId>,
+}
+
+/// Where an entry's record starts, so truncation knows where to cut.
+struct Located {
+    entry: Entry,
+    segment: u64,
+    offset: u64,
+}
+
+struct State {
+    entries: BTreeMap<u64, Located>,
+    meta: Meta,
+    /// Segment base indexes, ascending; the last is the one being written.
+    segments: Vec<u64>,
+    current_len: u64,
+}
+
+enum WriterCommand {
+    Append {
+        segment: u64,
+        bytes: Vec<u8>,
+        done: LogFlushed<TypeConfig>,
+    },
+    /// Cut `segment` at `offset` and delete the segments after it.
+    Truncate {
+        segment: u64,
+        offset: u64,
+        delete: Vec<u64>,
+        done: mpsc::Sender<io::Result<()>>,
+    },
+    Delete {
+        segments: Vec<u64>,
+    },
+}
+
+/// What recovery found; logged at startup.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    pub entries: usize,
+    pub truncated: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct LogStore {
+    dir: PathBuf,
+    state: Arc<Mutex<State>>,
+    writer: mpsc::Sender<WriterCommand>,
+}
+
+fn segment_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("log.{base:020}"))
+}
+
+impl LogStore {
+    /// Opens (creating if needed) the log in `dir`, recovering from an unclean stop.
+    pub fn open(dir: &Path, force_sync: bool) -> io::Result<(Self, Recovery)> {
+        fs::create_dir_all(dir)?;
+        let meta: Meta = match fs::read(dir.join("meta.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Meta::default(),
+            Err(e) => return Err(e),
+        };
+        let mut segments = list_segments(dir)?;
+        let (entries, recovery, current_len) = recover(dir, &mut segments)?;
+        let purged = meta.last_purged.map_or(0, |id| id.index + 1);
+        let entries = entries
+            .into_iter()
+            .filter(|(index, _)| *index >= purged)
+            .collect();
+        let (writer, commands) = mpsc::channel();
+        let writer_dir = dir.to_path_buf();
+        std::thread::Builder::new()
+            .name("keeper-log-writer".into())
+            .spawn(move || write_loop(&writer_dir, commands, force_sync))?;
+        let store = Self {
+            dir: dir.to_path_buf(),
+            state: Arc::new(Mutex::new(State {
+                entries,
+                meta,
+                segments,
+                current_len,
+            })),
+            writer,
+        };
+        Ok((store, recovery))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a panic elsewhere already; the state itself is still consistent
+        // because every mutation completes before the guard drops.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn save_meta(&self, meta: &Meta) -> io::Result<()> {
+        let tmp = self.dir.join("meta.json.tmp");
+        let mut file = File::create(&tmp)?;
+        file.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
+        file.sync_all()?;
+        fs::rename(&tmp, self.dir.join("meta.json"))?;
+        File::open(&self.dir)?.sync_all()
+    }
+
+    fn send(&self, command: WriterCommand) -> io::Result<()> {
+        self.writer
+            .send(command)
+            .map_err(|_closed| io::Error::other("log writer thread has stopped"))
+    }
+}
+
+fn list_segments(dir: &Path) -> io::Result<Vec<u64>> {
+    let mut segments = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if let Some(base) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("log."))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            segments.push(base);
+        }
+    }
+    segments.sort_unstable();
+    Ok(segments)
+}
+
+/// Reads every segment; the first bad record ends the log there (the file is cut and any later
+/// segments removed).
+fn recover(
+    dir: &Path,
+    segments: &mut Vec<u64>,
+) -> io::Result<(BTreeMap<u64, Located>, Recovery, u64)> {
+    let mut entries = BTreeMap::new();
+    let mut recovery = Recovery::default();
+    let mut current_len = 0;
+    for (position, &segment) in segments.iter().enumerate() {
+        let path = segment_path(dir, segment);
+        let bytes = fs::read(&path)?;
+        let mut offset = 0usize;
+        let problem = loop {
+            match entry_codec::decode(&bytes[offset..]) {
+                Decoded::Entry(entry, size) => {
+                    entries.insert(
+                        entry.log_id.index,
+                        Located {
+                            entry: *entry,
+                            segment,
+                            offset: offset as u64,
+                        },
+                    );
+                    offset += size;
+                }
+                Decoded::Incomplete if offset == bytes.len() => break None,
+                Decoded::Incomplete => break Some("torn record".to_string()),
+                Decoded::Corrupt(why) => break Some(why),
+            }
+        };
+        current_len = offset as u64;
+        if let Some(why) = problem {
+            let dropped = &segments[position + 1..];
+            recovery.truncated = Some(format!(
+                "{}: {why} at byte {offset} of {}; cut there, {} later segment(s) removed",
+                path.display(),
+                bytes.len(),
+                dropped.len()
+            ));
+            OpenOptions::new()
+                .write(true)
+                .open(&path)?
+                .set_len(offset as u64)?;
+            for later in dropped {
+                fs::remove_file(segment_path(dir, *later))?;
+            }
+            segments.truncate(position + 1);
+            break;
+        }
+    }
+    recovery.entries = entries.len();
+    Ok((entries, recovery, current_len))
+}
+
+/// The writer thread: applies commands in order; appends that queue up while one is being
+/// synced share the next sync.
+fn write_loop(dir: &Path, commands: mpsc::Receiver<WriterCommand>, force_sync: bool) {
+    let mut current: Option<(u64, File)> = None;
+    while let Ok(first) = commands.recv() {
+        let mut batch = vec![first];
+        batch.extend(commands.try_iter());
+        let mut flushed = Vec::new();
+        let mut result: io::Result<()> = Ok(());
+        for command in batch {
+            match command {
+                WriterCommand::Append {
+                    segment,
+                    bytes,
+                    done,
+                } => {
+                    if result.is_ok() {
+                        result = open_segment(dir, &mut current, segment)
+                            .and_then(|file| file.write_all(&bytes));
+                    }
+                    flushed.push(done);
+                }
+                WriterCommand::Truncate {
+                    segment,
+                    offset,
+                    delete,
+                    done,
+                } => {
+                    current = None;
+                    let cut = OpenOptions::new()
+                        .write(true)
+                        .open(segment_path(dir, segment))
+                        .and_then(|f| f.set_len(offset).and_then(|()| f.sync_all()))
+                        .and_then(|()| remove_segments(dir, &delete));
+                    let _ = done.send(cut);
+                }
+                WriterCommand::Delete { segments } => {
+                    if let Err(error) = remove_segments(dir, &segments) {
+                        tracing::warn!(%error, "could not delete purged log segments");
+                    }
+                }
+            }
+        }
+        if result.is_ok() && force_sync && !flushed.is_empty() {
+            if let Some((_, file)) = &current {
+                result = file.sync_data();
+            }
+        }
+        for done in flushed {
+            let outcome = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+            };
+            done.log_io_completed(outcome);
+        }
+    }
+}
+
+fn open_segment<'a>(
+    dir: &Path,
+    current: &'a mut Option<(u64, File)>,
+    segment: u64,
+) -> io::Result<&'a mut File> {
+    if current.as_ref().map(|(base, _)| *base) != Some(segment) {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(segment_path(dir, segment))?;
+        if let Some((_, previous)) = current.take() {
+            previous.sync_all()?;
+        }
+        File::open(dir)?.sync_all()?;
+        *current = Some((segment, file));
+    }
+    match current {
+        Some((_, file)) => Ok(file),
+        None => Err(io::Error::other("no current segment")),
+    }
+}
+
+fn remove_segments(dir: &Path, segments: &[u64]) -> io::Result<()> {
+    for segment in segments {
+        match fs::remove_file(segment_path(dir, *segment)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + std::fmt::Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let state = self.lock();
+        Ok(state
+            .entries
+            .range(range)
+            .map(|(_, located)| located.entry.clone())
+            .collect())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let state = self.lock();
+        let last_purged_log_id = state.meta.last_purged;
+        let last_log_id = state
+            .entries
+            .values()
+            .next_back()
+            .map(|l| l.entry.log_id)
+            .or(last_purged_log_id);
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError> {
+        let meta = {
+            let mut state = self.lock();
+            state.meta.vote = Some(*vote);
+            state.meta.clone()
+        };
+        self.save_meta(&meta)
+            .map_err(|e| storage_error(StorageIOError::write_vote, &e))
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError> {
+        Ok(self.lock().meta.vote)
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut bytes = Vec::new();
+        let segment = {
+            let mut state = self.lock();
+            let mut segment = None;
+            for entry in entries {
+                let index = entry.log_id.index;
+                if state.segments.is_empty() || state.current_len >= SEGMENT_BYTES {
+                    // A roll happens only between appends' batches when the batch is empty.
+                    if bytes.is_empty() {
+                        state.segments.push(index);
+                        state.current_len = 0;
+                    }
+                }
+                let base = *state.segments.last().unwrap_or(&index);
+                segment.get_or_insert(base);
+                let offset = state.current_len + bytes.len() as u64;
+                entry_codec::encode(&entry, &mut bytes);
+                state.entries.insert(
+                    index,
+                    Located {
+                        entry,
+                        segment: base,
+                        offset,
+                    },
+                );
+            }
+            state.current_len += bytes.len() as u64;
+            segment
+        };
+        match segment {
+            Some(segment) => self
+                .send(WriterCommand::Append {
+                    segment,
+                    bytes,
+                    done: callback,
+                })
+                .map_err(|e| storage_error(StorageIOError::write_logs, &e)),
+            None => {
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let (done, result) = mpsc::channel();
+        {
+            let mut state = self.lock();
+            let Some(first) = state.entries.get(&log_id.index) else {
+                return Ok(());
+            };
+            let (segment, offset) = (first.segment, first.offset);
+            state.entries.split_off(&log_id.index);
+            let keep = state.segments.partition_point(|&base| base <= segment);
+            let delete = state.segments.split_off(keep);
+            state.current_len = offset;
+            self.send(WriterCommand::Truncate {
+                segment,
+                offset,
+                delete,
+                done,
+            })
+            .map_err(|e| storage_error(StorageIOError::write_logs, &e))?;
+        }
+        result
+            .recv()
+            .map_err(io::Error::other)
+            .and_then(|r| r)
+            .map_err(|e| storage_error(StorageIOError::write_logs, &e))
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let meta = {
+            let mut state = self.lock();
+            state.entries = state.entries.split_off(&(log_id.index + 1));
+            state.meta.last_purged = Some(log_id);
+            // A segment can go once the next one starts at or below the first kept index.
+            let mut delete = Vec::new();
+            while state.segments.len() > 1 && state.segments[1] <= log_id.index + 1 {
+                delete.push(state.segments.remove(0));
+            }
+            if !delete.is_empty() {
+                self.send(WriterCommand::Delete { segments: delete })
+                    .map_err(|e| storage_error(StorageIOError::write_logs, &e))?;
+            }
+            state.meta.clone()
+        };
+        self.save_meta(&meta)
+            .map_err(|e| storage_error(StorageIOError::write_logs, &e))
+    }
+}

@@ -1,0 +1,238 @@
+//! Snapshot files: the whole replicated state at one log index.
+//!
+//! File `snapshot.<last log index, 20 digits>` in dataDir, written to a temporary name, synced
+//! and renamed, so a crash leaves either the old set of snapshots or the new one. Layout,
+//! jute-style big-endian:
+//!
+//! ```text
+//! magic "FRYSNAP1"
+//! last log id: term i64, node i64, index i64     (index -1: none)
+//! membership: buffer (JSON)
+//! last zxid i64
+//! sessions: i32 count, then { id i64, timeout i32, password buffer }
+//! acl lists: i32 count, then { ref i32, vector<ACL> }
+//! nodes: i64 count, then { path ustring, data buffer (-1 = null), acl ref i32,
+//!                           czxid, mzxid, ctime, mtime i64, version, cversion, aversion i32,
+//!                           ephemeralOwner, pzxid i64 }      parents before children
+//! crc32c of all of the above, u32
+//! ```
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use ferry_jute::{Acl, Bytes, DecodeError, Reader, Record};
+
+use super::{log_id, StoredMembership};
+use crate::database::{Database, SessionInfo};
+use crate::path;
+use crate::shared::Replicated;
+use crate::tree::{DataTree, NodeStat};
+
+const MAGIC: &[u8; 8] = b"FRYSNAP1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("snapshot is corrupt: {0}")]
+    Corrupt(String),
+    #[error("snapshot is corrupt: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+/// Serialises the replicated state.
+pub fn encode(state: &Replicated) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + state.db.tree.node_count() * 128);
+    out.extend_from_slice(MAGIC);
+    let (term, node, index) = state.last_applied.map_or((0, 0, -1), |id| {
+        (
+            id.leader_id.term as i64,
+            id.leader_id.node_id as i64,
+            id.index as i64,
+        )
+    });
+    for v in [term, node, index] {
+        v.encode(&mut out);
+    }
+    Bytes::from(serde_json::to_vec(&state.membership).unwrap_or_default()).encode(&mut out);
+    state.db.last_zxid.encode(&mut out);
+    (state.db.sessions.len() as i32).encode(&mut out);
+    for (id, session) in &state.db.sessions {
+        id.encode(&mut out);
+        session.timeout_ms.encode(&mut out);
+        session.password.encode(&mut out);
+    }
+    let tree = &state.db.tree;
+    let acls: Vec<_> = tree.acl_cache().entries().collect();
+    (acls.len() as i32).encode(&mut out);
+    for (handle, list) in acls {
+        (handle.index() as i32).encode(&mut out);
+        list.to_vec().encode(&mut out);
+    }
+    (tree.node_count() as i64).encode(&mut out);
+    let mut queue = std::collections::VecDeque::from(["/".to_string()]);
+    while let Some(current) = queue.pop_front() {
+        let Some(node) = tree.get(&current) else {
+            continue;
+        };
+        current.encode(&mut out);
+        node.data.encode(&mut out);
+        (node.acl.index() as i32).encode(&mut out);
+        let s = &node.stat;
+        for v in [s.czxid, s.mzxid, s.ctime, s.mtime] {
+            v.encode(&mut out);
+        }
+        for v in [s.version, s.cversion, s.aversion] {
+            v.encode(&mut out);
+        }
+        s.ephemeral_owner.encode(&mut out);
+        s.pzxid.encode(&mut out);
+        queue.extend(node.children.iter().map(|c| path::child(&current, c)));
+    }
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_be_bytes());
+    out
+}
+
+/// Rebuilds the replicated state from `bytes`.
+pub fn decode(bytes: &[u8], extended_types: bool) -> Result<Replicated, SnapshotError> {
+    let (body, crc) = bytes
+        .split_last_chunk::<4>()
+        .ok_or_else(|| SnapshotError::Corrupt("too short".into()))?;
+    if crc32c::crc32c(body) != u32::from_be_bytes(*crc) {
+        return Err(SnapshotError::Corrupt("CRC mismatch".into()));
+    }
+    let mut r = Reader::new(body);
+    if r.take(MAGIC.len())? != MAGIC {
+        return Err(SnapshotError::Corrupt("not a ferry snapshot".into()));
+    }
+    let (term, node, index) = (
+        i64::decode(&mut r)?,
+        i64::decode(&mut r)?,
+        i64::decode(&mut r)?,
+    );
+    let last_applied = (index >= 0).then(|| log_id(term as u64, node as u64, index as u64));
+    let membership: StoredMembership = serde_json::from_slice(&Bytes::decode(&mut r)?)
+        .map_err(|e| SnapshotError::Corrupt(format!("membership: {e}")))?;
+    let mut db = Database::new(extended_types);
+    db.tree = DataTree::empty();
+    db.last_zxid = i64::decode(&mut r)?;
+    for _ in 0..i32::decode(&mut r)? {
+        let id = i64::decode(&mut r)?;
+        let timeout_ms = i32::decode(&mut r)?;
+        let password = Bytes::decode(&mut r)?;
+        db.sessions.insert(
+            id,
+            SessionInfo {
+                timeout_ms,
+                password,
+            },
+        );
+    }
+    let mut acls: HashMap<i32, Vec<Acl>> = HashMap::new();
+    for _ in 0..i32::decode(&mut r)? {
+        let handle = i32::decode(&mut r)?;
+        acls.insert(handle, Vec::<Acl>::decode(&mut r)?);
+    }
+    for _ in 0..i64::decode(&mut r)? {
+        let node_path = String::decode(&mut r)?;
+        let data = Option::<Bytes>::decode(&mut r)?;
+        let acl = acls
+            .get(&i32::decode(&mut r)?)
+            .ok_or_else(|| SnapshotError::Corrupt(format!("{node_path}: unknown ACL")))?;
+        let stat = NodeStat {
+            czxid: i64::decode(&mut r)?,
+            mzxid: i64::decode(&mut r)?,
+            ctime: i64::decode(&mut r)?,
+            mtime: i64::decode(&mut r)?,
+            version: i32::decode(&mut r)?,
+            cversion: i32::decode(&mut r)?,
+            aversion: i32::decode(&mut r)?,
+            ephemeral_owner: i64::decode(&mut r)?,
+            pzxid: i64::decode(&mut r)?,
+        };
+        if node_path != "/" && db.tree.get(path::parent(&node_path)).is_none() {
+            return Err(SnapshotError::Corrupt(format!(
+                "{node_path}: parent missing"
+            )));
+        }
+        db.tree.restore_node(&node_path, data, acl, stat);
+    }
+    Ok(Replicated {
+        db,
+        last_applied,
+        membership,
+    })
+}
+
+fn snapshot_path(dir: &Path, index: u64) -> PathBuf {
+    dir.join(format!("snapshot.{index:020}"))
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes a snapshot durably and returns its path.
+pub fn write(dir: &Path, index: u64, bytes: &[u8]) -> Result<PathBuf, SnapshotError> {
+    fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let path = snapshot_path(dir, index);
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp).map_err(io_error(&tmp))?;
+    file.write_all(bytes).map_err(io_error(&tmp))?;
+    file.sync_all().map_err(io_error(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io_error(&path))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(dir))?;
+    Ok(path)
+}
+
+/// Snapshot files in `dir`, newest first.
+pub fn list(dir: &Path) -> Vec<(u64, PathBuf)> {
+    let mut found: Vec<(u64, PathBuf)> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let index = name.to_str()?.strip_prefix("snapshot.")?.parse().ok()?;
+            Some((index, entry.path()))
+        })
+        .collect();
+    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    found
+}
+
+/// The newest snapshot that reads back whole, with its bytes; corrupt ones are skipped with a
+/// warning (an older snapshot plus the log still restores everything).
+pub fn load_latest(
+    dir: &Path,
+    extended_types: bool,
+) -> Result<Option<(Replicated, Vec<u8>)>, SnapshotError> {
+    for (_, path) in list(dir) {
+        let bytes = fs::read(&path).map_err(io_error(&path))?;
+        match decode(&bytes, extended_types) {
+            Ok(state) => return Ok(Some((state, bytes))),
+            Err(error) => tracing::warn!(path = %path.display(), %error, "skipping snapshot"),
+        }
+    }
+    Ok(None)
+}
+
+/// Deletes all but the newest `retain` snapshots (ZooKeeper's autopurge.snapRetainCount).
+pub fn purge(dir: &Path, retain: usize) -> usize {
+    let mut removed = 0;
+    for (_, path) in list(dir).into_iter().skip(retain.max(1)) {
+        match fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(error) => tracing::warn!(path = %path.display(), %error, "cannot purge snapshot"),
+        }
+    }
+    removed
+}

@@ -1,0 +1,183 @@
+//! The keeper's raft state machine: applies committed entries to the shared database in log
+//! order, fires watches, and builds/installs snapshots.
+
+use std::io::Cursor;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
+
+use super::{snapshot, storage_error, Entry, LogId, StorageError, StoredMembership, TypeConfig};
+use crate::ops;
+use crate::shared::Shared;
+use crate::txn::Applied;
+
+pub struct StateMachine {
+    shared: Arc<Shared>,
+    snapshot_dir: PathBuf,
+    retain_snapshots: usize,
+    extended_types: bool,
+    current: Option<(SnapshotMeta<u64, openraft::BasicNode>, Vec<u8>)>,
+}
+
+impl StateMachine {
+    /// Loads the newest snapshot in `snapshot_dir` into `shared`, if there is one.
+    pub fn open(
+        shared: Arc<Shared>,
+        snapshot_dir: PathBuf,
+        retain_snapshots: usize,
+        extended_types: bool,
+    ) -> Result<Self, snapshot::SnapshotError> {
+        let mut current = None;
+        if let Some((state, bytes)) = snapshot::load_latest(&snapshot_dir, extended_types)? {
+            let meta = meta_of(state.last_applied, &state.membership);
+            tracing::info!(
+                zxid = state.db.last_zxid,
+                nodes = state.db.tree.node_count(),
+                "loaded snapshot"
+            );
+            shared.publish_applied(state.db.last_zxid);
+            *shared.write() = state;
+            current = Some((meta, bytes));
+        }
+        Ok(Self {
+            shared,
+            snapshot_dir,
+            retain_snapshots,
+            extended_types,
+            current,
+        })
+    }
+}
+
+fn meta_of(
+    last: Option<LogId>,
+    membership: &StoredMembership,
+) -> SnapshotMeta<u64, openraft::BasicNode> {
+    SnapshotMeta {
+        last_log_id: last,
+        last_membership: membership.clone(),
+        snapshot_id: format!("{}", last.map_or(0, |id| id.index)),
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        let state = self.shared.read();
+        Ok((state.last_applied, state.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Applied>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut replies = Vec::new();
+        let mut triggers = Vec::new();
+        let mut state = self.shared.write();
+        for entry in entries {
+            let zxid = entry.log_id.index as i64;
+            state.last_applied = Some(entry.log_id);
+            let reply = match &entry.payload {
+                EntryPayload::Normal(txn) => ops::apply(&mut state.db, txn, zxid, &mut triggers),
+                EntryPayload::Membership(membership) => {
+                    state.membership =
+                        StoredMembership::new(Some(entry.log_id), membership.clone());
+                    state.db.last_zxid = zxid;
+                    Applied::default()
+                }
+                EntryPayload::Blank => {
+                    state.db.last_zxid = zxid;
+                    Applied::default()
+                }
+            };
+            replies.push(reply);
+        }
+        if !triggers.is_empty() {
+            let mut watches = self.shared.watches();
+            for trigger in &triggers {
+                watches.fire(trigger);
+            }
+        }
+        let zxid = state.db.last_zxid;
+        drop(state);
+        self.shared.publish_applied(zxid);
+        Ok(replies)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            shared: self.shared.clone(),
+            dir: self.snapshot_dir.clone(),
+            retain: self.retain_snapshots,
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, openraft::BasicNode>,
+        data: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
+        let bytes = data.into_inner();
+        let state = snapshot::decode(&bytes, self.extended_types)
+            .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
+        let index = meta.last_log_id.map_or(0, |id| id.index);
+        snapshot::write(&self.snapshot_dir, index, &bytes)
+            .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
+        let zxid = state.db.last_zxid;
+        *self.shared.write() = state;
+        self.shared.publish_applied(zxid);
+        self.current = Some((meta.clone(), bytes));
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        Ok(self.current.as_ref().map(|(meta, bytes)| Snapshot {
+            meta: meta.clone(),
+            snapshot: Box::new(Cursor::new(bytes.clone())),
+        }))
+    }
+}
+
+pub struct SnapshotBuilder {
+    shared: Arc<Shared>,
+    dir: PathBuf,
+    retain: usize,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        // Serialise under the read lock (consistent with last_applied), write outside it.
+        let (meta, bytes) = {
+            let state = self.shared.read();
+            (
+                meta_of(state.last_applied, &state.membership),
+                snapshot::encode(&state),
+            )
+        };
+        let index = meta.last_log_id.map_or(0, |id| id.index);
+        let dir = self.dir.clone();
+        let retain = self.retain;
+        let written = bytes.clone();
+        tokio::task::spawn_blocking(move || {
+            let path = snapshot::write(&dir, index, &written)?;
+            let purged = snapshot::purge(&dir, retain);
+            tracing::info!(path = %path.display(), purged, "snapshot written");
+            Ok::<_, snapshot::SnapshotError>(())
+        })
+        .await
+        .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?
+        .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(bytes)),
+        })
+    }
+}

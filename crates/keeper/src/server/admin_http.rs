@@ -1,0 +1,137 @@
+//! The HTTP admin endpoint (ZooKeeper's AdminServer): `GET /commands/<name>` answers JSON,
+//! `GET /metrics` answers Prometheus text. A minimal HTTP/1.1 server: one request per
+//! connection, no keep-alive, which every HTTP client handles.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{four_letter, Keeper};
+
+/// Starts the endpoint if `admin.enableServer` is on. A port already in use is logged, not
+/// fatal: the client port matters more than the admin port.
+pub async fn spawn(keeper: &Arc<Keeper>) {
+    if !keeper.config.admin_enabled {
+        return;
+    }
+    let addr = std::net::SocketAddr::new(keeper.config.admin_address, keeper.config.admin_port);
+    match TcpListener::bind(addr).await {
+        Ok(listener) => {
+            tracing::info!(%addr, "admin server listening");
+            let keeper = keeper.clone();
+            tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    tokio::spawn(serve(keeper.clone(), stream));
+                }
+            });
+        }
+        Err(error) => tracing::warn!(%addr, %error, "admin server not started"),
+    }
+}
+
+async fn serve(keeper: Arc<Keeper>, mut stream: TcpStream) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    // Read the request head (bounded: 16 KiB, 5 s).
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    if read.is_err() {
+        return;
+    }
+    let head = String::from_utf8_lossy(&request);
+    let target = head.split_whitespace().nth(1).unwrap_or("/");
+    let path = target.split('?').next().unwrap_or("/");
+    let (status, content_type, body) = route(&keeper, path);
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn route(keeper: &Keeper, path: &str) -> (&'static str, &'static str, String) {
+    if path == "/metrics" {
+        return ("200 OK", "text/plain; version=0.0.4", prometheus(keeper));
+    }
+    let Some(command) = path.strip_prefix("/commands").map(|c| c.trim_matches('/')) else {
+        return ("404 Not Found", "text/plain", "not found\n".into());
+    };
+    let json = match command {
+        "" => serde_json::json!({"commands": ["ruok", "monitor", "server_stats", "configuration",
+            "connections", "environment", "watch_summary", "dump", "is_read_only"]}),
+        "ruok" => command_json("ruok", serde_json::Map::new()),
+        "monitor" | "mntr" => {
+            let mut fields = serde_json::Map::new();
+            for (key, value) in four_letter::metrics(keeper) {
+                let key = key.trim_start_matches("zk_").to_string();
+                let value = value
+                    .parse::<f64>()
+                    .map(serde_json::Value::from)
+                    .unwrap_or(serde_json::Value::String(value));
+                fields.insert(key, value);
+            }
+            command_json("monitor", fields)
+        }
+        other => match text_command(other) {
+            Some((name, word)) => {
+                let text = four_letter::answer(keeper, word).unwrap_or_default();
+                let mut fields = serde_json::Map::new();
+                fields.insert("output".into(), text.into());
+                command_json(name, fields)
+            }
+            None => {
+                return (
+                    "404 Not Found",
+                    "application/json",
+                    serde_json::json!({"command": other, "error": "Unknown command"}).to_string(),
+                )
+            }
+        },
+    };
+    ("200 OK", "application/json", json.to_string())
+}
+
+/// Admin commands that return what the matching four-letter word prints.
+fn text_command(name: &str) -> Option<(&'static str, &'static [u8; 4])> {
+    Some(match name {
+        "server_stats" | "srvr" | "stat" => ("server_stats", b"srvr"),
+        "configuration" | "conf" => ("configuration", b"conf"),
+        "connections" | "cons" => ("connections", b"cons"),
+        "environment" | "envi" => ("environment", b"envi"),
+        "watch_summary" | "wchs" => ("watch_summary", b"wchs"),
+        "watches" | "wchc" => ("watches", b"wchc"),
+        "watches_by_path" | "wchp" => ("watches_by_path", b"wchp"),
+        "dump" => ("dump", b"dump"),
+        "is_read_only" | "isro" => ("is_read_only", b"isro"),
+        _ => return None,
+    })
+}
+
+fn command_json(
+    name: &str,
+    mut fields: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    fields.insert("command".into(), name.into());
+    fields.insert("error".into(), serde_json::Value::Null);
+    serde_json::Value::Object(fields)
+}
+
+fn prometheus(keeper: &Keeper) -> String {
+    let mut out = String::new();
+    for (key, value) in four_letter::metrics(keeper) {
+        if let Ok(number) = value.parse::<f64>() {
+            let name = key.trim_start_matches("zk_");
+            out.push_str(&format!("# TYPE {name} gauge\n{name} {number}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,291 @@
+//! The keeper server: starts the replicated state machine, accepts client connections, and
+//! runs the background duties (session expiry, container/TTL cleanup, autopurge).
+
+pub mod admin_http;
+mod connection;
+mod four_letter;
+mod reads;
+mod registry;
+mod stats;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ferry_jute::ephemeral_owner;
+use tokio::net::TcpListener;
+
+use crate::config::KeeperConfig;
+use crate::database::Database;
+use crate::raft::{log_store::LogStore, network::PeerNetwork, state_machine::StateMachine, Raft};
+use crate::sessions::SessionTracker;
+use crate::shared::Shared;
+use crate::txn::{Applied, Txn, TxnKind};
+pub use registry::Registry;
+pub use stats::ServerStats;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeeperError {
+    #[error("cannot open the raft log in {dir}: {source}")]
+    OpenLog {
+        dir: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot load snapshot: {0}")]
+    Snapshot(#[from] crate::raft::snapshot::SnapshotError),
+    #[error("raft: {0}")]
+    Raft(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("this server is not the leader")]
+    NotLeader,
+}
+
+/// A running keeper: configuration, replicated state, raft, and the local session and
+/// connection bookkeeping.
+pub struct Keeper {
+    pub config: KeeperConfig,
+    pub shared: Arc<Shared>,
+    pub raft: Raft,
+    pub sessions: SessionTracker,
+    pub registry: Registry,
+    pub stats: ServerStats,
+    pub node_id: u64,
+    pub started: Instant,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Keeper {
+    /// Opens the data directories, recovers state, and starts raft (initialising a one-voter
+    /// group on first start).
+    pub async fn start(config: KeeperConfig) -> Result<Arc<Self>, KeeperError> {
+        let node_id = config.my_id.unwrap_or(1);
+        let log_dir = config.log_dir();
+        let (log, recovery) =
+            LogStore::open(&log_dir, config.force_sync).map_err(|source| KeeperError::OpenLog {
+                dir: log_dir.clone(),
+                source,
+            })?;
+        if let Some(truncated) = &recovery.truncated {
+            tracing::warn!(%truncated, "raft log had a torn tail");
+        }
+        let shared = Arc::new(Shared::new(Database::new(config.extended_types)));
+        let state_machine = StateMachine::open(
+            shared.clone(),
+            config.data_dir.join("snapshots"),
+            config.snap_retain_count,
+            config.extended_types,
+        )?;
+        let raft_config = openraft::Config {
+            cluster_name: "ferry-keeper".into(),
+            heartbeat_interval: u64::from(config.tick_time_ms / 2).max(50),
+            election_timeout_min: u64::from(config.tick_time_ms).max(150),
+            election_timeout_max: u64::from(config.tick_time_ms * 2).max(300),
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snap_count),
+            max_in_snapshot_log_to_keep: 1000,
+            ..Default::default()
+        };
+        let raft_config = Arc::new(
+            raft_config
+                .validate()
+                .map_err(|e| KeeperError::Raft(e.to_string()))?,
+        );
+        let raft = Raft::new(node_id, raft_config, PeerNetwork, log, state_machine)
+            .await
+            .map_err(|e| KeeperError::Raft(e.to_string()))?;
+        if !raft
+            .is_initialized()
+            .await
+            .map_err(|e| KeeperError::Raft(e.to_string()))?
+        {
+            let members = BTreeMap::from([(node_id, openraft::BasicNode::default())]);
+            raft.initialize(members)
+                .await
+                .map_err(|e| KeeperError::Raft(e.to_string()))?;
+        }
+        let sessions = SessionTracker::new(
+            Duration::from_millis(u64::from(config.tick_time_ms)),
+            config.my_id.unwrap_or(0),
+        );
+        let keeper = Arc::new(Self {
+            config,
+            shared,
+            raft,
+            sessions,
+            registry: Registry::default(),
+            stats: ServerStats::default(),
+            node_id,
+            started: Instant::now(),
+        });
+        keeper.wait_until_leader().await?;
+        // Sessions restored from disk get a full timeout to reconnect, as in ZooKeeper.
+        for (id, info) in &keeper.shared.read().db.sessions {
+            keeper.sessions.track(*id, info.timeout_ms);
+        }
+        tokio::spawn(keeper.clone().expire_sessions());
+        tokio::spawn(keeper.clone().reap_containers_and_ttls());
+        Ok(keeper)
+    }
+
+    async fn wait_until_leader(&self) -> Result<(), KeeperError> {
+        let mut metrics = self.raft.metrics();
+        let node_id = self.node_id;
+        metrics
+            .wait_for(|m| {
+                m.current_leader == Some(node_id)
+                    && m.last_applied.map(|id| id.index) >= m.last_log_index
+            })
+            .await
+            .map_err(|e| KeeperError::Raft(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Stops raft (flushing the log); connections end with the process.
+    pub async fn shutdown(&self) {
+        if let Err(error) = self.raft.shutdown().await {
+            tracing::warn!(%error, "raft did not shut down cleanly");
+        }
+    }
+
+    /// Binds the client port and serves connections until the process ends.
+    pub async fn serve(self: Arc<Self>) -> Result<(), KeeperError> {
+        let ip = self
+            .config
+            .client_port_address
+            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        let addr = SocketAddr::new(ip, self.config.client_port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| KeeperError::Listen { addr, source })?;
+        tracing::info!(%addr, "keeper serving clients");
+        self.accept_loop(listener).await;
+        Ok(())
+    }
+
+    pub async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            match listener.accept().await {
+                Ok((stream, peer)) => {
+                    let keeper = self.clone();
+                    tokio::spawn(async move { connection::serve(keeper, stream, peer).await });
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    /// Submits a transaction to the replicated log and waits for its answer.
+    pub async fn submit(
+        &self,
+        session_id: i64,
+        cxid: i32,
+        auth: Vec<(String, String)>,
+        kind: TxnKind,
+    ) -> Result<Applied, KeeperError> {
+        let receiver = self.submit_nowait(session_id, cxid, auth, kind).await?;
+        receiver.await
+    }
+
+    /// Hands a transaction to raft and returns a future for its answer, so a connection can
+    /// pipeline writes while keeping answers in order.
+    pub async fn submit_nowait(
+        &self,
+        session_id: i64,
+        cxid: i32,
+        auth: Vec<(String, String)>,
+        kind: TxnKind,
+    ) -> Result<impl std::future::Future<Output = Result<Applied, KeeperError>>, KeeperError> {
+        let txn = Txn {
+            session_id,
+            cxid,
+            time: now_ms(),
+            auth,
+            kind,
+        };
+        let receiver = self
+            .raft
+            .client_write_ff(txn)
+            .await
+            .map_err(|e| KeeperError::Raft(e.to_string()))?;
+        Ok(async move {
+            match receiver.await {
+                Ok(Ok(response)) => Ok(response.data),
+                Ok(Err(openraft::error::ClientWriteError::ForwardToLeader(_))) => {
+                    Err(KeeperError::NotLeader)
+                }
+                Ok(Err(e)) => Err(KeeperError::Raft(e.to_string())),
+                Err(e) => Err(KeeperError::Raft(e.to_string())),
+            }
+        })
+    }
+
+    /// Closes sessions whose clients have been silent past their timeout (once per tick).
+    async fn expire_sessions(self: Arc<Self>) {
+        let mut tick =
+            tokio::time::interval(self.sessions.tick().max(Duration::from_millis(10)) / 2);
+        loop {
+            tick.tick().await;
+            for session in self.sessions.expired(Instant::now()) {
+                tracing::info!(session = format_args!("0x{session:x}"), "session expired");
+                self.registry.close_session_connections(session);
+                if let Err(error) = self
+                    .submit(session, 0, Vec::new(), TxnKind::CloseSession)
+                    .await
+                {
+                    tracing::warn!(%error, "could not close expired session");
+                }
+            }
+        }
+    }
+
+    /// ZooKeeper's ContainerManager: deletes empty containers that once had children and TTL
+    /// nodes past their TTL, through the log like any other write.
+    async fn reap_containers_and_ttls(self: Arc<Self>) {
+        let period = Duration::from_millis(
+            std::env::var("FERRY_CONTAINER_CHECK_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(60_000),
+        );
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            let candidates = self.reap_candidates(now_ms());
+            for path in candidates {
+                if let Err(error) = self.submit(0, 0, Vec::new(), TxnKind::Reap { path }).await {
+                    tracing::warn!(%error, "could not reap container/TTL node");
+                }
+            }
+        }
+    }
+
+    fn reap_candidates(&self, now: i64) -> Vec<String> {
+        let state = self.shared.read();
+        let tree = &state.db.tree;
+        let empty = |path: &String| tree.get(path).is_some_and(|n| n.children.is_empty());
+        let containers = tree
+            .containers()
+            .filter(|p| empty(p) && tree.get(p).is_some_and(|n| n.stat.cversion > 0));
+        let ttls = tree.ttls().filter(|p| {
+            empty(p)
+                && tree.get(p).is_some_and(|n| {
+                    ephemeral_owner::ttl(n.stat.ephemeral_owner)
+                        .is_some_and(|ttl| now > n.stat.mtime.saturating_add(ttl))
+                })
+        });
+        containers.chain(ttls).cloned().collect()
+    }
+}

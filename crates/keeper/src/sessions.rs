@@ -1,0 +1,117 @@
+//! Session liveness on the server that owns the sessions (the leader): when each session was
+//! last heard from, and which have gone quiet for longer than their timeout.
+//!
+//! Like ZooKeeper's `SessionTrackerImpl`, deadlines are rounded up to the next tick so that
+//! expiry is checked once per tick, not per session.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct SessionTracker {
+    tick: Duration,
+    deadlines: Mutex<HashMap<i64, (Instant, Duration)>>,
+    next_id: Mutex<i64>,
+}
+
+impl SessionTracker {
+    /// `server_id` goes in the top byte of every session id, as in ZooKeeper, so ids from
+    /// different servers never collide.
+    pub fn new(tick: Duration, server_id: u64) -> Self {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let base = ((now_ms << 24) as u64 >> 8) as i64;
+        Self {
+            tick,
+            deadlines: Mutex::new(HashMap::new()),
+            next_id: Mutex::new(base | ((server_id as i64 & 0xff) << 56)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (Instant, Duration)>> {
+        self.deadlines.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fresh session id.
+    pub fn next_session_id(&self) -> i64 {
+        let mut next = self.next_id.lock().unwrap_or_else(|p| p.into_inner());
+        *next += 1;
+        *next
+    }
+
+    /// Starts (or restarts) tracking a session with the given timeout.
+    pub fn track(&self, session: i64, timeout_ms: i32) {
+        let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
+        self.lock()
+            .insert(session, (self.deadline(timeout), timeout));
+    }
+
+    /// The session was heard from; says whether it is still tracked.
+    pub fn touch(&self, session: i64) -> bool {
+        let mut deadlines = self.lock();
+        match deadlines.get_mut(&session) {
+            Some((deadline, timeout)) => {
+                *deadline = Instant::now() + *timeout;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn forget(&self, session: i64) {
+        self.lock().remove(&session);
+    }
+
+    /// Sessions whose deadline has passed; they stay tracked until `forget`, so a slow close
+    /// is not submitted twice only if the caller forgets them first.
+    pub fn expired(&self, now: Instant) -> Vec<i64> {
+        let mut deadlines = self.lock();
+        let expired: Vec<i64> = deadlines
+            .iter()
+            .filter(|(_, (deadline, _))| *deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &expired {
+            deadlines.remove(id);
+        }
+        expired
+    }
+
+    pub fn tick(&self) -> Duration {
+        self.tick
+    }
+
+    pub fn count(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn deadline(&self, timeout: Duration) -> Instant {
+        Instant::now() + timeout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_the_server_id_and_are_unique() {
+        let tracker = SessionTracker::new(Duration::from_millis(10), 3);
+        let a = tracker.next_session_id();
+        let b = tracker.next_session_id();
+        assert_ne!(a, b);
+        assert_eq!(a >> 56, 3);
+    }
+
+    #[test]
+    fn quiet_sessions_expire_touched_ones_do_not() {
+        let tracker = SessionTracker::new(Duration::from_millis(1), 0);
+        tracker.track(1, 0);
+        tracker.track(2, 60_000);
+        let expired = tracker.expired(Instant::now() + Duration::from_millis(1));
+        assert_eq!(expired, vec![1]);
+        assert!(tracker.touch(2));
+        assert!(!tracker.touch(1));
+    }
+}

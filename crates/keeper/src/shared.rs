@@ -1,0 +1,62 @@
+//! What the state machine and the client connections share: the replicated database (with
+//! the raft bookkeeping that must stay consistent with it) and the local watch table.
+//!
+//! Lock order: `state` before `watches`. Reads that set a watch hold `state` (read) while
+//! registering, and the state machine holds `state` (write) while firing, so no change can slip
+//! between a read and its watch. Neither lock is ever held across an `.await`.
+
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::database::Database;
+use crate::raft::{LogId, StoredMembership};
+use crate::watches::WatchManager;
+
+pub struct Replicated {
+    pub db: Database,
+    pub last_applied: Option<LogId>,
+    pub membership: StoredMembership,
+}
+
+pub struct Shared {
+    state: RwLock<Replicated>,
+    watches: Mutex<WatchManager>,
+    /// The last applied zxid, for those who wait for the state machine to catch up (`sync`).
+    applied: tokio::sync::watch::Sender<i64>,
+}
+
+impl Shared {
+    pub fn new(db: Database) -> Self {
+        let zxid = db.last_zxid;
+        Self {
+            state: RwLock::new(Replicated {
+                db,
+                last_applied: None,
+                membership: StoredMembership::default(),
+            }),
+            watches: Mutex::new(WatchManager::default()),
+            applied: tokio::sync::watch::channel(zxid).0,
+        }
+    }
+
+    // Poisoning only follows a panic while the lock was held; the data is still the last
+    // consistent state, so carry on rather than take the whole server down.
+    pub fn read(&self) -> RwLockReadGuard<'_, Replicated> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Replicated> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn watches(&self) -> MutexGuard<'_, WatchManager> {
+        self.watches.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn publish_applied(&self, zxid: i64) {
+        self.applied.send_replace(zxid);
+    }
+
+    pub fn subscribe_applied(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.applied.subscribe()
+    }
+}

@@ -1,0 +1,426 @@
+//! The znode tree: nodes by path, the ephemerals of each session, and the container and TTL
+//! nodes the cleaner watches.
+//!
+//! The tree only mutates; deciding whether a change is allowed (versions, ACLs, path rules) is
+//! the job of `crate::ops`. Every mutation returns an [`Undo`] so that a failing `multi` can be
+//! rolled back exactly.
+//!
+//! Invariants:
+//! - every node but `/` has its parent in the map, and the parent lists it as a child;
+//! - `ephemerals[s]` holds exactly the paths whose `ephemeral_owner == s` for a real session;
+//! - `containers` and `ttls` hold exactly the container and TTL nodes.
+
+mod acl_cache;
+mod node;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+pub use acl_cache::{AclCache, AclRef};
+use ferry_jute::{ephemeral_owner, Acl, Bytes, Stat};
+pub use node::{Node, NodeStat};
+
+use crate::path;
+
+/// How to reverse one mutation.
+#[derive(Debug)]
+pub enum Undo {
+    /// A node was created: remove it and restore the parent's stat.
+    Created { path: String, parent_stat: NodeStat },
+    /// A node was deleted: put it back and restore the parent's stat.
+    Deleted {
+        path: String,
+        node: Box<Node>,
+        acl: Arc<[Acl]>,
+        parent_stat: NodeStat,
+    },
+    /// A node's data or stat changed.
+    Changed {
+        path: String,
+        data: Option<Bytes>,
+        stat: NodeStat,
+    },
+    /// A node's ACL changed.
+    AclChanged {
+        path: String,
+        acl: Arc<[Acl]>,
+        stat: NodeStat,
+    },
+}
+
+#[derive(Debug)]
+pub struct DataTree {
+    nodes: HashMap<Box<str>, Node>,
+    acls: AclCache,
+    ephemerals: HashMap<i64, BTreeSet<String>>,
+    containers: HashSet<String>,
+    ttls: HashSet<String>,
+}
+
+/// The nodes every ZooKeeper server has.
+pub const ZOOKEEPER_PATH: &str = "/zookeeper";
+pub const QUOTA_PATH: &str = "/zookeeper/quota";
+pub const CONFIG_PATH: &str = "/zookeeper/config";
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DataTree {
+    /// A tree with `/`, `/zookeeper`, `/zookeeper/quota` and `/zookeeper/config`, as a fresh
+    /// ZooKeeper server has. Their stats are all zero, as in ZooKeeper.
+    pub fn new() -> Self {
+        let mut tree = Self::empty();
+        let open = tree.acls.acquire(&crate::acl::open_acl());
+        tree.nodes.insert(
+            "/".into(),
+            Node {
+                acl: open,
+                ..Node::default()
+            },
+        );
+        for (path, acl) in [
+            (ZOOKEEPER_PATH, crate::acl::open_acl()),
+            (QUOTA_PATH, crate::acl::open_acl()),
+            (CONFIG_PATH, crate::acl::read_acl()),
+        ] {
+            let acl = tree.acls.acquire(&acl);
+            tree.link_child(path);
+            tree.nodes.insert(
+                path.into(),
+                Node {
+                    data: Some(Bytes::new()),
+                    acl,
+                    ..Node::default()
+                },
+            );
+        }
+        tree
+    }
+
+    /// A tree with no nodes at all, to be filled from a snapshot.
+    pub fn empty() -> Self {
+        Self {
+            nodes: HashMap::new(),
+            acls: AclCache::default(),
+            ephemerals: HashMap::new(),
+            containers: HashSet::new(),
+            ttls: HashSet::new(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.get(path).map(Node::stat)
+    }
+
+    pub fn acl(&self, node: &Node) -> Arc<[Acl]> {
+        self.acls.get(node.acl)
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.nodes.iter().map(|(path, node)| (&**path, node))
+    }
+
+    pub fn acl_cache(&self) -> &AclCache {
+        &self.acls
+    }
+
+    /// Paths of the ephemerals a session owns, sorted.
+    pub fn ephemerals_of(&self, session: i64) -> impl Iterator<Item = &String> {
+        self.ephemerals.get(&session).into_iter().flatten()
+    }
+
+    pub fn ephemeral_sessions(&self) -> impl Iterator<Item = (i64, usize)> + '_ {
+        self.ephemerals.iter().map(|(s, paths)| (*s, paths.len()))
+    }
+
+    pub fn containers(&self) -> impl Iterator<Item = &String> {
+        self.containers.iter()
+    }
+
+    pub fn ttls(&self) -> impl Iterator<Item = &String> {
+        self.ttls.iter()
+    }
+
+    /// Number of nodes strictly below `path` (`getAllChildrenNumber`).
+    pub fn descendant_count(&self, path: &str) -> usize {
+        let mut count = 0;
+        let mut stack = vec![path.to_string()];
+        while let Some(current) = stack.pop() {
+            if let Some(node) = self.nodes.get(current.as_str()) {
+                count += node.children.len();
+                stack.extend(node.children.iter().map(|c| path::child(&current, c)));
+            }
+        }
+        count
+    }
+
+    /// Inserts a node whose parent exists and which does not exist yet. The parent's cversion
+    /// becomes `parent_cversion` and its pzxid `zxid`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        &mut self,
+        path: &str,
+        data: Option<Bytes>,
+        acl: &[Acl],
+        owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+    ) -> Undo {
+        let parent_path = path::parent(path);
+        let parent_stat = self.stat_of(parent_path);
+        if let Some(parent) = self.nodes.get_mut(parent_path) {
+            if parent_cversion > parent.stat.cversion {
+                parent.stat.cversion = parent_cversion;
+                parent.stat.pzxid = zxid;
+            }
+        }
+        self.link_child(path);
+        let acl = self.acls.acquire(acl);
+        self.nodes.insert(
+            path.into(),
+            Node {
+                data,
+                acl,
+                stat: NodeStat {
+                    czxid: zxid,
+                    mzxid: zxid,
+                    ctime: time,
+                    mtime: time,
+                    pzxid: zxid,
+                    ephemeral_owner: owner,
+                    ..NodeStat::default()
+                },
+                children: HashSet::new(),
+            },
+        );
+        self.index(path, owner);
+        Undo::Created {
+            path: path.to_string(),
+            parent_stat,
+        }
+    }
+
+    /// Removes a node that exists and has no children; the parent's pzxid becomes `zxid`.
+    pub fn delete(&mut self, path: &str, zxid: i64) -> Option<Undo> {
+        let parent_path = path::parent(path);
+        let parent_stat = self.stat_of(parent_path);
+        let node = self.nodes.remove(path)?;
+        if let Some(parent) = self.nodes.get_mut(parent_path) {
+            parent.children.remove(path::name(path));
+            if zxid > parent.stat.pzxid {
+                parent.stat.pzxid = zxid;
+            }
+        }
+        self.unindex(path, node.stat.ephemeral_owner);
+        let acl = self.acls.get(node.acl);
+        self.acls.release(node.acl);
+        Some(Undo::Deleted {
+            path: path.to_string(),
+            node: Box::new(node),
+            acl,
+            parent_stat,
+        })
+    }
+
+    /// Replaces a node's data and sets its version.
+    pub fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<Bytes>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+    ) -> Option<Undo> {
+        let node = self.nodes.get_mut(path)?;
+        let undo = Undo::Changed {
+            path: path.to_string(),
+            data: node.data.clone(),
+            stat: node.stat,
+        };
+        node.data = data;
+        node.stat.version = version;
+        node.stat.mzxid = zxid;
+        node.stat.mtime = time;
+        Some(undo)
+    }
+
+    /// Replaces a node's ACL and sets its aversion.
+    pub fn set_acl(&mut self, path: &str, acl: &[Acl], aversion: i32) -> Option<Undo> {
+        let new_acl = self.acls.acquire(acl);
+        let node = self.nodes.get_mut(path)?;
+        let old_acl = std::mem::replace(&mut node.acl, new_acl);
+        let undo = Undo::AclChanged {
+            path: path.to_string(),
+            acl: self.acls.get(old_acl),
+            stat: node.stat,
+        };
+        node.stat.aversion = aversion;
+        self.acls.release(old_acl);
+        Some(undo)
+    }
+
+    /// Reverses one mutation. Undos must be applied newest first.
+    pub fn undo(&mut self, undo: Undo) {
+        match undo {
+            Undo::Created { path, parent_stat } => {
+                if let Some(node) = self.nodes.remove(path.as_str()) {
+                    self.unindex(&path, node.stat.ephemeral_owner);
+                    self.acls.release(node.acl);
+                }
+                self.unlink_child(&path);
+                self.restore_stat(path::parent(&path), parent_stat);
+            }
+            Undo::Deleted {
+                path,
+                mut node,
+                acl,
+                parent_stat,
+            } => {
+                node.acl = self.acls.acquire(&acl);
+                self.index(&path, node.stat.ephemeral_owner);
+                self.link_child(&path);
+                self.nodes.insert(path.as_str().into(), *node);
+                self.restore_stat(path::parent(&path), parent_stat);
+            }
+            Undo::Changed { path, data, stat } => {
+                if let Some(node) = self.nodes.get_mut(path.as_str()) {
+                    node.data = data;
+                    node.stat = stat;
+                }
+            }
+            Undo::AclChanged { path, acl, stat } => {
+                let restored = self.acls.acquire(&acl);
+                if let Some(node) = self.nodes.get_mut(path.as_str()) {
+                    let replaced = std::mem::replace(&mut node.acl, restored);
+                    node.stat = stat;
+                    self.acls.release(replaced);
+                }
+            }
+        }
+    }
+
+    /// Inserts a node exactly as a snapshot recorded it. Parents come before children in a
+    /// snapshot, so the child can be linked at once.
+    pub fn restore_node(&mut self, path: &str, data: Option<Bytes>, acl: &[Acl], stat: NodeStat) {
+        let acl = self.acls.acquire(acl);
+        if path != "/" {
+            self.link_child(path);
+        }
+        self.index(path, stat.ephemeral_owner);
+        self.nodes.insert(
+            path.into(),
+            Node {
+                data,
+                acl,
+                stat,
+                children: HashSet::new(),
+            },
+        );
+    }
+
+    fn stat_of(&self, path: &str) -> NodeStat {
+        self.nodes.get(path).map(|n| n.stat).unwrap_or_default()
+    }
+
+    fn restore_stat(&mut self, path: &str, stat: NodeStat) {
+        if let Some(node) = self.nodes.get_mut(path) {
+            node.stat = stat;
+        }
+    }
+
+    fn link_child(&mut self, path: &str) {
+        if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
+            parent.children.insert(path::name(path).into());
+        }
+    }
+
+    fn unlink_child(&mut self, path: &str) {
+        if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
+            parent.children.remove(path::name(path));
+        }
+    }
+
+    fn index(&mut self, path: &str, owner: i64) {
+        if owner == ephemeral_owner::CONTAINER {
+            self.containers.insert(path.to_string());
+        } else if ephemeral_owner::ttl(owner).is_some() {
+            self.ttls.insert(path.to_string());
+        } else if owner != 0 {
+            self.ephemerals
+                .entry(owner)
+                .or_default()
+                .insert(path.to_string());
+        }
+    }
+
+    fn unindex(&mut self, path: &str, owner: i64) {
+        if owner == ephemeral_owner::CONTAINER {
+            self.containers.remove(path);
+        } else if ephemeral_owner::ttl(owner).is_some() {
+            self.ttls.remove(path);
+        } else if let Some(paths) = self.ephemerals.get_mut(&owner) {
+            paths.remove(path);
+            if paths.is_empty() {
+                self.ephemerals.remove(&owner);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acl::open_acl;
+
+    #[test]
+    fn fresh_tree_has_the_zookeeper_nodes() {
+        let tree = DataTree::new();
+        let root = tree.get("/").unwrap();
+        assert_eq!(root.children.len(), 1);
+        let zk = tree.get(ZOOKEEPER_PATH).unwrap();
+        assert_eq!(zk.children.len(), 2);
+        assert_eq!(tree.descendant_count("/"), 3);
+    }
+
+    #[test]
+    fn create_delete_and_undo_restore_everything() {
+        let mut tree = DataTree::new();
+        let before = tree.stat("/").unwrap();
+        let undo_create = tree.create(
+            "/a",
+            Some(Bytes::from_static(b"x")),
+            &open_acl(),
+            7,
+            1,
+            10,
+            100,
+        );
+        assert_eq!(tree.stat("/").unwrap().cversion, 1);
+        assert_eq!(tree.stat("/").unwrap().pzxid, 10);
+        assert_eq!(tree.ephemerals_of(7).count(), 1);
+        let undo_set = tree.set_data("/a", None, 1, 11, 101).unwrap();
+        let undo_delete = tree.delete("/a", 12).unwrap();
+        assert!(tree.get("/a").is_none());
+        assert_eq!(tree.ephemerals_of(7).count(), 0);
+        tree.undo(undo_delete);
+        assert_eq!(tree.stat("/a").unwrap().version, 1);
+        tree.undo(undo_set);
+        assert_eq!(tree.stat("/a").unwrap().data_length, 1);
+        tree.undo(undo_create);
+        assert!(tree.get("/a").is_none());
+        assert_eq!(tree.stat("/").unwrap(), before);
+        assert_eq!(tree.ephemerals_of(7).count(), 0);
+    }
+}

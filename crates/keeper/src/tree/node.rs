@@ -1,0 +1,51 @@
+//! One znode as the tree stores it.
+
+use std::collections::HashSet;
+
+use ferry_jute::{Bytes, Stat};
+
+use super::acl_cache::AclRef;
+
+/// The persisted part of a znode's stat (ZooKeeper's `StatPersisted`); `dataLength` and
+/// `numChildren` are derived when a `Stat` is handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeStat {
+    pub czxid: i64,
+    pub mzxid: i64,
+    pub ctime: i64,
+    pub mtime: i64,
+    pub version: i32,
+    pub cversion: i32,
+    pub aversion: i32,
+    pub ephemeral_owner: i64,
+    pub pzxid: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Node {
+    /// `None` when created with a null buffer: reads answer with length -1, as ZooKeeper does.
+    pub data: Option<Bytes>,
+    pub acl: AclRef,
+    pub stat: NodeStat,
+    /// Child names (not paths). Unordered, as ZooKeeper's `getChildren` is.
+    pub children: HashSet<Box<str>>,
+}
+
+impl Node {
+    pub fn stat(&self) -> Stat {
+        let s = &self.stat;
+        Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion,
+            aversion: s.aversion,
+            ephemeral_owner: s.ephemeral_owner,
+            data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
+            num_children: self.children.len() as i32,
+            pzxid: s.pzxid,
+        }
+    }
+}
