@@ -74,6 +74,9 @@ pub struct KeeperConfig {
     pub force_sync: bool,
     pub snap_count: u64,
     pub super_digest: Option<String>,
+    /// How often empty containers and expired TTL nodes are looked for
+    /// (`znode.container.checkIntervalMs`, a JVM property in ZooKeeper; a zoo.cfg key here).
+    pub container_check_interval_ms: u64,
 }
 
 /// Keys ZooKeeper accepts that Ferry reads but has no use for (yet); no warning for these.
@@ -133,6 +136,7 @@ impl KeeperConfig {
             force_sync: true,
             snap_count: 100_000,
             super_digest: None,
+            container_check_interval_ms: 60_000,
         }
     }
 
@@ -196,6 +200,9 @@ impl KeeperConfig {
         config.super_digest = get("superDigest")
             .or_else(|| get("zookeeper.DigestAuthenticationProvider.superDigest"))
             .map(str::to_string);
+        config.container_check_interval_ms = number(get, "znode.container.checkIntervalMs")?
+            .unwrap_or(60_000)
+            .max(1);
         for (key, value) in &props {
             if let Some(id) = key.strip_prefix("server.") {
                 let id: u64 = id
@@ -249,6 +256,7 @@ fn is_known_key(key: &str) -> bool {
         "snapCount",
         "superDigest",
         "zookeeper.DigestAuthenticationProvider.superDigest",
+        "znode.container.checkIntervalMs",
     ];
     READ.contains(&key)
         || ACCEPTED_KEYS.contains(&key)

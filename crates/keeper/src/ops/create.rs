@@ -98,11 +98,10 @@ fn validate_mode(
         return Err(ErrorCode::Unimplemented);
     }
     match ttl {
-        Some(ttl) if mode.is_ttl() => {
-            if ttl <= 0 || ttl > ephemeral_owner::MAX_TTL {
-                return Err(ErrorCode::BadArguments);
-            }
+        Some(ttl) if mode.is_ttl() && (ttl <= 0 || ttl > ephemeral_owner::MAX_TTL) => {
+            return Err(ErrorCode::BadArguments)
         }
+        Some(_) if mode.is_ttl() => {}
         Some(ttl) if ttl >= 0 => return Err(ErrorCode::BadArguments),
         None if mode.is_ttl() => return Err(ErrorCode::BadArguments),
         _ => {}

@@ -205,7 +205,7 @@ pub fn list(dir: &Path) -> Vec<(u64, PathBuf)> {
             Some((index, entry.path()))
         })
         .collect();
-    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    found.sort_unstable_by_key(|(index, _)| std::cmp::Reverse(*index));
     found
 }
 

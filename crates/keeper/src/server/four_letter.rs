@@ -209,7 +209,7 @@ fn wchs(keeper: &Keeper) -> String {
     let mut watchers = std::collections::HashSet::new();
     let mut paths = 0;
     for table in [Table::Data, Table::Child] {
-        for (_, by) in watches.table(table) {
+        for by in watches.table(table).values() {
             paths += 1;
             watchers.extend(by.keys().copied());
         }

@@ -254,12 +254,7 @@ impl Keeper {
     /// ZooKeeper's ContainerManager: deletes empty containers that once had children and TTL
     /// nodes past their TTL, through the log like any other write.
     async fn reap_containers_and_ttls(self: Arc<Self>) {
-        let period = Duration::from_millis(
-            std::env::var("FERRY_CONTAINER_CHECK_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(60_000),
-        );
+        let period = Duration::from_millis(self.config.container_check_interval_ms);
         let mut tick = tokio::time::interval(period);
         loop {
             tick.tick().await;
