@@ -20,13 +20,13 @@ pub struct Replicated {
 pub struct Shared {
     state: RwLock<Replicated>,
     watches: Mutex<WatchManager>,
-    /// The last applied zxid, for those who wait for the state machine to catch up (`sync`).
-    applied: tokio::sync::watch::Sender<i64>,
+    /// The last applied log index, for those who wait for the state machine to catch up
+    /// (`sync`).
+    applied: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shared {
     pub fn new(db: Database) -> Self {
-        let zxid = db.last_zxid;
         Self {
             state: RwLock::new(Replicated {
                 db,
@@ -34,7 +34,7 @@ impl Shared {
                 membership: StoredMembership::default(),
             }),
             watches: Mutex::new(WatchManager::default()),
-            applied: tokio::sync::watch::channel(zxid).0,
+            applied: tokio::sync::watch::channel(0).0,
         }
     }
 
@@ -52,11 +52,11 @@ impl Shared {
         self.watches.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn publish_applied(&self, zxid: i64) {
-        self.applied.send_replace(zxid);
+    pub fn publish_applied(&self, index: u64) {
+        self.applied.send_replace(index);
     }
 
-    pub fn subscribe_applied(&self) -> tokio::sync::watch::Receiver<i64> {
+    pub fn subscribe_applied(&self) -> tokio::sync::watch::Receiver<u64> {
         self.applied.subscribe()
     }
 }

@@ -6,7 +6,12 @@
 //! deterministic on every replica, and it consumes one zxid whether it succeeds or fails, as in
 //! ZooKeeper.
 //!
-//! On-disk encoding (inside a log entry, see `raft::log_store`), jute-style big-endian:
+//! Transactions travel in batches: one raft entry carries every write that arrived while the
+//! previous entry was being made durable, so a busy server pays one log round trip for many
+//! writes (ZooKeeper's group commit). Each transaction still gets its own zxid.
+//!
+//! On-disk encoding (inside a log entry, see `raft::entry_codec`), jute-style big-endian:
+//! a batch is `count i32` then per transaction
 //! `session_id i64, cxid i32, time i64, auth vector<Id>, kind u8, kind fields`.
 
 use ferry_jute::{Bytes, DecodeError, Id, Reader, Record};
@@ -124,6 +129,23 @@ impl Record for Txn {
         })
     }
 }
+
+/// The payload of one raft entry.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TxnBatch(pub Vec<Txn>);
+
+impl Record for TxnBatch {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.0.encode(out);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(Vec::<Txn>::decode(r)?))
+    }
+}
+
+/// The answers to one batch, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AppliedBatch(pub Vec<Applied>);
 
 /// What applying a transaction answered: the zxid it got and the reply the client is owed
 /// (error code plus the jute-encoded response body).

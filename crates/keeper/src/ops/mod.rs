@@ -32,7 +32,8 @@ pub struct OpEffect {
     pub reply: ferry_jute::MultiResult,
 }
 
-/// Applies `txn` as the transaction with zxid `zxid`, collecting the watches it fires.
+/// Applies `txn` as the transaction with zxid `zxid` (the caller numbers transactions),
+/// collecting the watches it fires.
 pub fn apply(db: &mut Database, txn: &Txn, zxid: i64, triggers: &mut Vec<Trigger>) -> Applied {
     db.last_zxid = zxid;
     let ctx = OpContext {

@@ -2,8 +2,8 @@
 //!
 //! A log file is a sequence of records, each `len u32 | crc32c(payload) u32 | payload`, all
 //! big-endian. The payload is `term u64 | leader node u64 | index u64 | kind u8 | body`, where
-//! kind 0 is a blank entry (no body), 1 a keeper transaction (body: `Txn` in jute encoding,
-//! see `crate::txn`), 2 a membership change (body: JSON). A record whose length or CRC does
+//! kind 0 is a blank entry (no body), 1 a batch of keeper transactions (body: `TxnBatch` in
+//! jute encoding, see `crate::txn`), 2 a membership change (body: JSON). A record whose length or CRC does
 //! not check out marks a torn tail: recovery stops reading there.
 
 use ferry_jute::{Reader, Record};
@@ -90,7 +90,7 @@ fn decode_payload(payload: &[u8]) -> Result<Entry, EntryDecodeError> {
     let kind = r.take(1)?[0];
     let payload = match kind {
         BLANK => EntryPayload::Blank,
-        NORMAL => EntryPayload::Normal(crate::txn::Txn::decode(&mut r)?),
+        NORMAL => EntryPayload::Normal(crate::txn::TxnBatch::decode(&mut r)?),
         MEMBERSHIP => EntryPayload::Membership(serde_json::from_slice(r.take(r.remaining())?)?),
         other => return Err(EntryDecodeError::Kind(other)),
     };

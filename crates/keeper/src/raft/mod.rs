@@ -1,8 +1,9 @@
 //! The replicated log: openraft, with our own durable log store and the keeper's state machine.
 //!
 //! Every write goes through here, including on a standalone keeper, which is a one-voter group:
-//! an ensemble adds peers (through `network`), not a second write path. The log index of an
-//! entry is the zxid of the transaction it carries.
+//! an ensemble adds peers (through `network`), not a second write path. An entry carries a
+//! batch of transactions; each gets the zxid `(term << 32) | n`, n counting transactions within
+//! the term from 1, as ZooKeeper counts within an epoch.
 
 pub mod entry_codec;
 pub mod log_store;
@@ -12,13 +13,13 @@ pub mod state_machine;
 
 use std::io::Cursor;
 
-use crate::txn::{Applied, Txn};
+use crate::txn::{AppliedBatch, TxnBatch};
 
 openraft::declare_raft_types!(
     /// openraft's type parameters for the keeper.
     pub TypeConfig:
-        D = Txn,
-        R = Applied,
+        D = TxnBatch,
+        R = AppliedBatch,
         NodeId = u64,
         Node = openraft::BasicNode,
         Entry = openraft::Entry<TypeConfig>,

@@ -11,7 +11,7 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use super::{snapshot, storage_error, Entry, LogId, StorageError, StoredMembership, TypeConfig};
 use crate::ops;
 use crate::shared::Shared;
-use crate::txn::Applied;
+use crate::txn::AppliedBatch;
 
 pub struct StateMachine {
     shared: Arc<Shared>,
@@ -33,11 +33,11 @@ impl StateMachine {
         if let Some((state, bytes)) = snapshot::load_latest(&snapshot_dir, extended_types)? {
             let meta = meta_of(state.last_applied, &state.membership);
             tracing::info!(
-                zxid = state.db.last_zxid,
+                zxid = format_args!("0x{:x}", state.db.last_zxid),
                 nodes = state.db.tree.node_count(),
                 "loaded snapshot"
             );
-            shared.publish_applied(state.db.last_zxid);
+            shared.publish_applied(state.last_applied.map_or(0, |id| id.index));
             *shared.write() = state;
             current = Some((meta, bytes));
         }
@@ -70,7 +70,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok((state.last_applied, state.membership.clone()))
     }
 
-    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Applied>, StorageError>
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<AppliedBatch>, StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
@@ -79,20 +79,25 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut triggers = Vec::new();
         let mut state = self.shared.write();
         for entry in entries {
-            let zxid = entry.log_id.index as i64;
             state.last_applied = Some(entry.log_id);
+            let term = entry.log_id.leader_id.term;
             let reply = match &entry.payload {
-                EntryPayload::Normal(txn) => ops::apply(&mut state.db, txn, zxid, &mut triggers),
+                EntryPayload::Normal(batch) => AppliedBatch(
+                    batch
+                        .0
+                        .iter()
+                        .map(|txn| {
+                            let zxid = next_zxid(state.db.last_zxid, term);
+                            ops::apply(&mut state.db, txn, zxid, &mut triggers)
+                        })
+                        .collect(),
+                ),
                 EntryPayload::Membership(membership) => {
                     state.membership =
                         StoredMembership::new(Some(entry.log_id), membership.clone());
-                    state.db.last_zxid = zxid;
-                    Applied::default()
+                    AppliedBatch::default()
                 }
-                EntryPayload::Blank => {
-                    state.db.last_zxid = zxid;
-                    Applied::default()
-                }
+                EntryPayload::Blank => AppliedBatch::default(),
             };
             replies.push(reply);
         }
@@ -102,9 +107,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 watches.fire(trigger);
             }
         }
-        let zxid = state.db.last_zxid;
+        let index = state.last_applied.map_or(0, |id| id.index);
         drop(state);
-        self.shared.publish_applied(zxid);
+        self.shared.publish_applied(index);
         Ok(replies)
     }
 
@@ -131,9 +136,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let index = meta.last_log_id.map_or(0, |id| id.index);
         snapshot::write(&self.snapshot_dir, index, &bytes)
             .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
-        let zxid = state.db.last_zxid;
+        let index = state.last_applied.map_or(0, |id| id.index);
         *self.shared.write() = state;
-        self.shared.publish_applied(zxid);
+        self.shared.publish_applied(index);
         self.current = Some((meta.clone(), bytes));
         Ok(())
     }
@@ -143,6 +148,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: meta.clone(),
             snapshot: Box::new(Cursor::new(bytes.clone())),
         }))
+    }
+}
+
+/// The zxid after `last` for a transaction in `term`: ZooKeeper's epoch in the high 32 bits,
+/// a counter restarting at 1 in every new term in the low 32.
+fn next_zxid(last: i64, term: u64) -> i64 {
+    let epoch = term as i64;
+    if last >> 32 < epoch {
+        (epoch << 32) | 1
+    } else {
+        last + 1
     }
 }
 
@@ -179,5 +195,17 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             meta,
             snapshot: Box::new(Cursor::new(bytes)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_zxid;
+
+    #[test]
+    fn zxids_count_within_a_term_and_restart_in_the_next() {
+        assert_eq!(next_zxid(0, 1), 0x1_0000_0001);
+        assert_eq!(next_zxid(0x1_0000_0001, 1), 0x1_0000_0002);
+        assert_eq!(next_zxid(0x1_0000_0002, 3), 0x3_0000_0001);
     }
 }

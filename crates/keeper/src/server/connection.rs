@@ -147,7 +147,7 @@ async fn run(
         keeper.stats.received();
         keeper.sessions.touch(session);
         let started = Instant::now();
-        match handle(keeper, session, id, &mut auth, &body).await {
+        match handle(keeper, session, id, &mut auth, &body) {
             Ok(Some(step)) => {
                 let keeper = keeper.clone();
                 let timed: Step = Box::pin(async move {
@@ -253,7 +253,7 @@ fn ready(frame: Vec<u8>, close: bool) -> Step {
 }
 
 /// Turns one request frame into a step for the responder (or acts on it directly).
-async fn handle(
+fn handle(
     keeper: &Arc<Keeper>,
     session: i64,
     connection: u64,
@@ -288,15 +288,13 @@ async fn handle(
             reply(xid, last_zxid(), ErrorCode::Unimplemented.code(), &[]),
             false,
         ),
-        Request::CloseSession => {
-            submit(keeper, session, xid, auth, TxnKind::CloseSession, true).await
-        }
+        Request::CloseSession => submit(keeper, session, xid, auth, TxnKind::CloseSession, true),
         request if request.is_write() => {
             let kind = TxnKind::Request {
                 op: op.code(),
                 body: Bytes::copy_from_slice(request_body),
             };
-            submit(keeper, session, xid, auth, kind, false).await
+            submit(keeper, session, xid, auth, kind, false)
         }
         request => {
             let keeper = keeper.clone();
@@ -347,7 +345,7 @@ fn add_auth(keeper: &Keeper, auth: &mut Vec<Id>, packet: &AuthPacket) -> ErrorCo
     ErrorCode::Ok
 }
 
-async fn submit(
+fn submit(
     keeper: &Arc<Keeper>,
     session: i64,
     xid: i32,
@@ -359,15 +357,12 @@ async fn submit(
         .iter()
         .map(|id| (id.scheme.clone(), id.id.clone()))
         .collect();
-    // Handing the write to raft happens here, in arrival order; only the wait for its commit
-    // is deferred to the step.
-    let pending = keeper.submit_nowait(session, xid, auth, kind).await;
+    // Queueing the write happens here, in arrival order; only the wait for its commit is
+    // deferred to the step.
+    let pending = keeper.submit_nowait(session, xid, auth, kind);
     let keeper = keeper.clone();
     Box::pin(async move {
-        let outcome = match pending {
-            Ok(pending) => pending.await,
-            Err(e) => Err(e),
-        };
+        let outcome = pending.await;
         match outcome {
             Ok(applied) => (
                 reply(xid, applied.zxid, applied.err, &applied.body),
@@ -391,9 +386,9 @@ fn sync(keeper: &Arc<Keeper>, xid: i32, path: String) -> Step {
     Box::pin(async move {
         let caught_up = match keeper.raft.ensure_linearizable().await {
             Ok(read_log_id) => {
-                let target = read_log_id.map_or(0, |id| id.index as i64);
+                let target = read_log_id.map_or(0, |id| id.index);
                 let mut applied = keeper.shared.subscribe_applied();
-                let reached = applied.wait_for(|zxid| *zxid >= target).await.is_ok();
+                let reached = applied.wait_for(|index| *index >= target).await.is_ok();
                 reached
             }
             Err(error) => {

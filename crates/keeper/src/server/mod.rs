@@ -21,7 +21,7 @@ use crate::database::Database;
 use crate::raft::{log_store::LogStore, network::PeerNetwork, state_machine::StateMachine, Raft};
 use crate::sessions::SessionTracker;
 use crate::shared::Shared;
-use crate::txn::{Applied, Txn, TxnKind};
+use crate::txn::{Applied, Txn, TxnBatch, TxnKind};
 pub use registry::Registry;
 pub use stats::ServerStats;
 
@@ -49,6 +49,7 @@ pub enum KeeperError {
 /// connection bookkeeping.
 pub struct Keeper {
     pub config: KeeperConfig,
+    proposals: tokio::sync::mpsc::UnboundedSender<Proposal>,
     pub shared: Arc<Shared>,
     pub raft: Raft,
     pub sessions: SessionTracker,
@@ -56,6 +57,64 @@ pub struct Keeper {
     pub stats: ServerStats,
     pub node_id: u64,
     pub started: Instant,
+}
+
+/// A transaction waiting to be proposed, with where its answer goes.
+struct Proposal {
+    txn: Txn,
+    reply: tokio::sync::oneshot::Sender<Result<Applied, KeeperError>>,
+}
+
+/// Most transactions in one log entry.
+const MAX_BATCH: usize = 1000;
+/// Log entries in flight at once. While they are being made durable, new transactions queue
+/// up and go out together in the next entry: group commit.
+const MAX_IN_FLIGHT: usize = 2;
+
+/// Batches queued transactions into log entries, in queue order.
+async fn propose(raft: Raft, mut queue: tokio::sync::mpsc::UnboundedReceiver<Proposal>) {
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+    while let Some(first) = queue.recv().await {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (txns, replies): (Vec<Txn>, Vec<_>) =
+            batch.into_iter().map(|p| (p.txn, p.reply)).unzip();
+        let answer = raft.client_write_ff(TxnBatch(txns)).await;
+        tokio::spawn(async move {
+            let outcome = match answer {
+                Ok(receiver) => match receiver.await {
+                    Ok(Ok(response)) => Ok(response.data.0),
+                    Ok(Err(openraft::error::ClientWriteError::ForwardToLeader(_))) => {
+                        Err(KeeperError::NotLeader)
+                    }
+                    Ok(Err(e)) => Err(KeeperError::Raft(e.to_string())),
+                    Err(e) => Err(KeeperError::Raft(e.to_string())),
+                },
+                Err(e) => Err(KeeperError::Raft(e.to_string())),
+            };
+            drop(permit);
+            match outcome {
+                Ok(applied) => {
+                    for (reply, applied) in replies.into_iter().zip(applied) {
+                        let _ = reply.send(Ok(applied));
+                    }
+                }
+                Err(error) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(KeeperError::Raft(error.to_string())));
+                    }
+                }
+            }
+        });
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -116,8 +175,11 @@ impl Keeper {
             Duration::from_millis(u64::from(config.tick_time_ms)),
             config.my_id.unwrap_or(0),
         );
+        let (proposals, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(propose(raft.clone(), queue));
         let keeper = Arc::new(Self {
             config,
+            proposals,
             shared,
             raft,
             sessions,
@@ -195,19 +257,19 @@ impl Keeper {
         auth: Vec<(String, String)>,
         kind: TxnKind,
     ) -> Result<Applied, KeeperError> {
-        let receiver = self.submit_nowait(session_id, cxid, auth, kind).await?;
-        receiver.await
+        self.submit_nowait(session_id, cxid, auth, kind).await
     }
 
-    /// Hands a transaction to raft and returns a future for its answer, so a connection can
-    /// pipeline writes while keeping answers in order.
-    pub async fn submit_nowait(
+    /// Queues a transaction for the log and returns a future for its answer, so a connection
+    /// can pipeline writes while keeping answers in order. Transactions are proposed in the
+    /// order they are queued.
+    pub fn submit_nowait(
         &self,
         session_id: i64,
         cxid: i32,
         auth: Vec<(String, String)>,
         kind: TxnKind,
-    ) -> Result<impl std::future::Future<Output = Result<Applied, KeeperError>>, KeeperError> {
+    ) -> impl std::future::Future<Output = Result<Applied, KeeperError>> {
         let txn = Txn {
             session_id,
             cxid,
@@ -215,21 +277,14 @@ impl Keeper {
             auth,
             kind,
         };
-        let receiver = self
-            .raft
-            .client_write_ff(txn)
-            .await
-            .map_err(|e| KeeperError::Raft(e.to_string()))?;
-        Ok(async move {
-            match receiver.await {
-                Ok(Ok(response)) => Ok(response.data),
-                Ok(Err(openraft::error::ClientWriteError::ForwardToLeader(_))) => {
-                    Err(KeeperError::NotLeader)
-                }
-                Ok(Err(e)) => Err(KeeperError::Raft(e.to_string())),
-                Err(e) => Err(KeeperError::Raft(e.to_string())),
-            }
-        })
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let queued = self.proposals.send(Proposal { txn, reply });
+        async move {
+            queued.map_err(|_stopped| KeeperError::Raft("the proposer has stopped".into()))?;
+            answer
+                .await
+                .map_err(|_dropped| KeeperError::Raft("the proposal was dropped".into()))?
+        }
     }
 
     /// Closes sessions whose clients have been silent past their timeout (once per tick).
