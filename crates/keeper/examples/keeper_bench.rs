@@ -194,11 +194,21 @@ async fn read_frame(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> V
 }
 
 impl Session {
+    /// Opens a session, retrying for a while: a server may answer `ruok` a little before it
+    /// accepts sessions (Apache ZooKeeper does while it loads its database).
     async fn open(port: u16) -> Self {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connect");
-        stream.set_nodelay(true).expect("nodelay");
+        for _ in 0..100 {
+            match Self::try_open(port).await {
+                Ok(session) => return session,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        panic!("no session from the server on port {port} within 10 s");
+    }
+
+    async fn try_open(port: u16) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.set_nodelay(true)?;
         let (read, mut writer) = stream.into_split();
         let mut frame = Vec::new();
         let connect = ConnectRequest {
@@ -207,15 +217,21 @@ impl Session {
             ..ConnectRequest::default()
         };
         write_frame(&mut frame, &connect.to_bytes());
-        writer.write_all(&frame).await.expect("handshake");
+        writer.write_all(&frame).await?;
         let mut reader = BufReader::new(read);
-        let response = ConnectResponse::from_bytes(&read_frame(&mut reader).await).expect("answer");
-        assert_ne!(response.session_id, 0, "session refused");
-        Self {
+        let len = reader.read_i32().await? as usize;
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).await?;
+        let response = ConnectResponse::from_bytes(&body)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        if response.session_id == 0 {
+            return Err(std::io::Error::other("session refused"));
+        }
+        Ok(Self {
             reader,
             writer,
             xid: 0,
-        }
+        })
     }
 
     fn encode(&mut self, op: OpCode, body: &impl Record, out: &mut Vec<u8>) {

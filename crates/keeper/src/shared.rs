@@ -5,6 +5,7 @@
 //! registering, and the state machine holds `state` (write) while firing, so no change can slip
 //! between a read and its watch. Neither lock is ever held across an `.await`.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::database::Database;
@@ -23,6 +24,9 @@ pub struct Shared {
     /// The last applied log index, for those who wait for the state machine to catch up
     /// (`sync`).
     applied: tokio::sync::watch::Sender<u64>,
+    /// Transactions applied since the last snapshot began; the keeper snapshots by this count
+    /// (`snapCount`), not by log entries, which carry many transactions each.
+    pub txns_since_snapshot: AtomicU64,
 }
 
 impl Shared {
@@ -35,6 +39,7 @@ impl Shared {
             }),
             watches: Mutex::new(WatchManager::default()),
             applied: tokio::sync::watch::channel(0).0,
+            txns_since_snapshot: AtomicU64::new(0),
         }
     }
 

@@ -1,5 +1,7 @@
-//! The durable raft log: segment files in `<dataLogDir>/raft/`, a copy of the live entries in
-//! memory for reads, and a writer thread that does the file I/O in order and group-commits.
+//! The durable raft log: segment files in `<dataLogDir>/raft/`, an in-memory index of where
+//! each live entry is, a bounded cache of the newest entries (what openraft reads right after
+//! appending, to apply them), and a writer thread that does the file I/O in order and
+//! group-commits. Older entries are read back from their segment when asked for.
 //!
 //! Files:
 //! - `log.<first index, 20 digits>`: records as `entry_codec` describes; a new segment starts
@@ -17,6 +19,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -36,15 +39,22 @@ struct Meta {
     last_purged: Option<LogId>,
 }
 
-/// Where an entry's record starts, so truncation knows where to cut.
+/// Bytes of recent entries kept in memory.
+const CACHE_BYTES: usize = 32 << 20;
+
+/// Where an entry's record is: truncation cuts there, reads fetch from there.
+#[derive(Clone, Copy)]
 struct Located {
-    entry: Entry,
+    log_id: LogId,
     segment: u64,
     offset: u64,
+    len: u32,
 }
 
 struct State {
     entries: BTreeMap<u64, Located>,
+    cache: BTreeMap<u64, Entry>,
+    cache_bytes: usize,
     meta: Meta,
     /// Segment base indexes, ascending; the last is the one being written.
     segments: Vec<u64>,
@@ -55,6 +65,7 @@ enum WriterCommand {
     Append {
         segment: u64,
         bytes: Vec<u8>,
+        last_index: u64,
         done: LogFlushed<TypeConfig>,
     },
     /// Cut `segment` at `offset` and delete the segments after it.
@@ -81,6 +92,8 @@ pub struct LogStore {
     dir: PathBuf,
     state: Arc<Mutex<State>>,
     writer: mpsc::Sender<WriterCommand>,
+    /// The highest index the writer thread has written; cached entries up to it may be evicted.
+    written: Arc<AtomicU64>,
 }
 
 fn segment_path(dir: &Path, base: u64) -> PathBuf {
@@ -106,18 +119,23 @@ impl LogStore {
             .collect();
         let (writer, commands) = mpsc::channel();
         let writer_dir = dir.to_path_buf();
+        let written = Arc::new(AtomicU64::new(0));
+        let writer_written = written.clone();
         std::thread::Builder::new()
             .name("keeper-log-writer".into())
-            .spawn(move || write_loop(&writer_dir, commands, force_sync))?;
+            .spawn(move || write_loop(&writer_dir, commands, force_sync, &writer_written))?;
         let store = Self {
             dir: dir.to_path_buf(),
             state: Arc::new(Mutex::new(State {
                 entries,
+                cache: BTreeMap::new(),
+                cache_bytes: 0,
                 meta,
                 segments,
                 current_len,
             })),
             writer,
+            written,
         };
         Ok((store, recovery))
     }
@@ -141,6 +159,24 @@ impl LogStore {
         self.writer
             .send(command)
             .map_err(|_closed| io::Error::other("log writer thread has stopped"))
+    }
+}
+
+impl State {
+    /// Drops the oldest cached entries beyond the cache budget, but only those already written
+    /// (so they can be read back from their segment).
+    fn evict(&mut self, written: u64) {
+        while self.cache_bytes > CACHE_BYTES {
+            let Some((&index, _)) = self.cache.first_key_value() else {
+                break;
+            };
+            if index > written {
+                break;
+            }
+            let len = self.entries.get(&index).map_or(0, |p| p.len as usize);
+            self.cache.remove(&index);
+            self.cache_bytes = self.cache_bytes.saturating_sub(len);
+        }
     }
 }
 
@@ -179,9 +215,10 @@ fn recover(
                     entries.insert(
                         entry.log_id.index,
                         Located {
-                            entry: *entry,
+                            log_id: entry.log_id,
                             segment,
                             offset: offset as u64,
+                            len: size as u32,
                         },
                     );
                     offset += size;
@@ -217,7 +254,12 @@ fn recover(
 
 /// The writer thread: applies commands in order; appends that queue up while one is being
 /// synced share the next sync.
-fn write_loop(dir: &Path, commands: mpsc::Receiver<WriterCommand>, force_sync: bool) {
+fn write_loop(
+    dir: &Path,
+    commands: mpsc::Receiver<WriterCommand>,
+    force_sync: bool,
+    written: &AtomicU64,
+) {
     let mut current: Option<(u64, File)> = None;
     while let Ok(first) = commands.recv() {
         let mut batch = vec![first];
@@ -229,11 +271,15 @@ fn write_loop(dir: &Path, commands: mpsc::Receiver<WriterCommand>, force_sync: b
                 WriterCommand::Append {
                     segment,
                     bytes,
+                    last_index,
                     done,
                 } => {
                     if result.is_ok() {
                         result = open_segment(dir, &mut current, segment)
                             .and_then(|file| file.write_all(&bytes));
+                        if result.is_ok() {
+                            written.store(last_index, Ordering::Release);
+                        }
                     }
                     flushed.push(done);
                 }
@@ -305,17 +351,59 @@ fn remove_segments(dir: &Path, segments: &[u64]) -> io::Result<()> {
     Ok(())
 }
 
+impl LogStore {
+    /// The entries at `places`, from the cache or else from their segment files.
+    fn fetch(&self, places: Vec<Located>, cached: Vec<Option<Entry>>) -> io::Result<Vec<Entry>> {
+        let mut out = Vec::with_capacity(places.len());
+        let mut open: Option<(u64, File)> = None;
+        for (place, cached) in places.into_iter().zip(cached) {
+            if let Some(entry) = cached {
+                out.push(entry);
+                continue;
+            }
+            if open.as_ref().map(|(s, _)| *s) != Some(place.segment) {
+                open = Some((
+                    place.segment,
+                    File::open(segment_path(&self.dir, place.segment))?,
+                ));
+            }
+            let Some((_, file)) = &open else { continue };
+            let mut record = vec![0u8; place.len as usize];
+            std::os::unix::fs::FileExt::read_exact_at(file, &mut record, place.offset)?;
+            match entry_codec::decode(&record) {
+                Decoded::Entry(entry, _) => out.push(*entry),
+                Decoded::Incomplete | Decoded::Corrupt(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "{}: record of entry {} at byte {} does not read back",
+                            segment_path(&self.dir, place.segment).display(),
+                            place.log_id.index,
+                            place.offset
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl RaftLogReader<TypeConfig> for LogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + std::fmt::Debug + OptionalSend>(
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
-        let state = self.lock();
-        Ok(state
-            .entries
-            .range(range)
-            .map(|(_, located)| located.entry.clone())
-            .collect())
+        let (places, cached): (Vec<Located>, Vec<Option<Entry>>) = {
+            let state = self.lock();
+            state
+                .entries
+                .range(range)
+                .map(|(index, place)| (*place, state.cache.get(index).cloned()))
+                .unzip()
+        };
+        self.fetch(places, cached)
+            .map_err(|e| storage_error(StorageIOError::read_logs, &e))
     }
 }
 
@@ -329,7 +417,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .entries
             .values()
             .next_back()
-            .map(|l| l.entry.log_id)
+            .map(|l| l.log_id)
             .or(last_purged_log_id);
         Ok(LogState {
             last_purged_log_id,
@@ -365,39 +453,49 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let mut bytes = Vec::new();
-        let segment = {
+        let written = self.written.load(Ordering::Acquire);
+        let (segment, last_index) = {
             let mut state = self.lock();
             let mut segment = None;
+            let mut last_index = 0;
             for entry in entries {
                 let index = entry.log_id.index;
-                if state.segments.is_empty() || state.current_len >= SEGMENT_BYTES {
-                    // A roll happens only between appends' batches when the batch is empty.
-                    if bytes.is_empty() {
-                        state.segments.push(index);
-                        state.current_len = 0;
-                    }
+                // Roll only at a batch boundary, so one write never spans two files.
+                if bytes.is_empty()
+                    && (state.segments.is_empty() || state.current_len >= SEGMENT_BYTES)
+                {
+                    state.segments.push(index);
+                    state.current_len = 0;
                 }
                 let base = *state.segments.last().unwrap_or(&index);
                 segment.get_or_insert(base);
-                let offset = state.current_len + bytes.len() as u64;
+                let start = bytes.len();
                 entry_codec::encode(&entry, &mut bytes);
+                let len = bytes.len() - start;
+                let offset = state.current_len + start as u64;
                 state.entries.insert(
                     index,
                     Located {
-                        entry,
+                        log_id: entry.log_id,
                         segment: base,
                         offset,
+                        len: len as u32,
                     },
                 );
+                state.cache.insert(index, entry);
+                state.cache_bytes += len;
+                last_index = index;
             }
             state.current_len += bytes.len() as u64;
-            segment
+            state.evict(written);
+            (segment, last_index)
         };
         match segment {
             Some(segment) => self
                 .send(WriterCommand::Append {
                     segment,
                     bytes,
+                    last_index,
                     done: callback,
                 })
                 .map_err(|e| storage_error(StorageIOError::write_logs, &e)),
@@ -416,7 +514,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 return Ok(());
             };
             let (segment, offset) = (first.segment, first.offset);
-            state.entries.split_off(&log_id.index);
+            let removed = state.entries.split_off(&log_id.index);
+            let dropped = state.cache.split_off(&log_id.index);
+            let dropped_bytes: usize = dropped
+                .keys()
+                .filter_map(|i| removed.get(i))
+                .map(|place| place.len as usize)
+                .sum();
+            state.cache_bytes = state.cache_bytes.saturating_sub(dropped_bytes);
             let keep = state.segments.partition_point(|&base| base <= segment);
             let delete = state.segments.split_off(keep);
             state.current_len = offset;
@@ -438,7 +543,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         let meta = {
             let mut state = self.lock();
-            state.entries = state.entries.split_off(&(log_id.index + 1));
+            let kept = state.entries.split_off(&(log_id.index + 1));
+            let purged = std::mem::replace(&mut state.entries, kept);
+            let kept_cache = state.cache.split_off(&(log_id.index + 1));
+            let purged_cache = std::mem::replace(&mut state.cache, kept_cache);
+            let purged_bytes: usize = purged_cache
+                .keys()
+                .filter_map(|i| purged.get(i))
+                .map(|place| place.len as usize)
+                .sum();
+            state.cache_bytes = state.cache_bytes.saturating_sub(purged_bytes);
             state.meta.last_purged = Some(log_id);
             // A segment can go once the next one starts at or below the first kept index.
             let mut delete = Vec::new();

@@ -209,16 +209,16 @@ pub fn list(dir: &Path) -> Vec<(u64, PathBuf)> {
     found
 }
 
-/// The newest snapshot that reads back whole, with its bytes; corrupt ones are skipped with a
+/// The newest snapshot that reads back whole, with its path; corrupt ones are skipped with a
 /// warning (an older snapshot plus the log still restores everything).
 pub fn load_latest(
     dir: &Path,
     extended_types: bool,
-) -> Result<Option<(Replicated, Vec<u8>)>, SnapshotError> {
+) -> Result<Option<(Replicated, PathBuf)>, SnapshotError> {
     for (_, path) in list(dir) {
         let bytes = fs::read(&path).map_err(io_error(&path))?;
         match decode(&bytes, extended_types) {
-            Ok(state) => return Ok(Some((state, bytes))),
+            Ok(state) => return Ok(Some((state, path))),
             Err(error) => tracing::warn!(path = %path.display(), %error, "skipping snapshot"),
         }
     }

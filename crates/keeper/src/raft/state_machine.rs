@@ -16,9 +16,9 @@ use crate::txn::AppliedBatch;
 pub struct StateMachine {
     shared: Arc<Shared>,
     snapshot_dir: PathBuf,
-    retain_snapshots: usize,
     extended_types: bool,
-    current: Option<(SnapshotMeta<u64, openraft::BasicNode>, Vec<u8>)>,
+    /// The newest snapshot: its meta and its file (read back only when a peer needs it).
+    current: Option<(SnapshotMeta<u64, openraft::BasicNode>, PathBuf)>,
 }
 
 impl StateMachine {
@@ -26,11 +26,10 @@ impl StateMachine {
     pub fn open(
         shared: Arc<Shared>,
         snapshot_dir: PathBuf,
-        retain_snapshots: usize,
         extended_types: bool,
     ) -> Result<Self, snapshot::SnapshotError> {
         let mut current = None;
-        if let Some((state, bytes)) = snapshot::load_latest(&snapshot_dir, extended_types)? {
+        if let Some((state, path)) = snapshot::load_latest(&snapshot_dir, extended_types)? {
             let meta = meta_of(state.last_applied, &state.membership);
             tracing::info!(
                 zxid = format_args!("0x{:x}", state.db.last_zxid),
@@ -39,12 +38,11 @@ impl StateMachine {
             );
             shared.publish_applied(state.last_applied.map_or(0, |id| id.index));
             *shared.write() = state;
-            current = Some((meta, bytes));
+            current = Some((meta, path));
         }
         Ok(Self {
             shared,
             snapshot_dir,
-            retain_snapshots,
             extended_types,
             current,
         })
@@ -82,16 +80,21 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             state.last_applied = Some(entry.log_id);
             let term = entry.log_id.leader_id.term;
             let reply = match &entry.payload {
-                EntryPayload::Normal(batch) => AppliedBatch(
-                    batch
-                        .0
-                        .iter()
-                        .map(|txn| {
-                            let zxid = next_zxid(state.db.last_zxid, term);
-                            ops::apply(&mut state.db, txn, zxid, &mut triggers)
-                        })
-                        .collect(),
-                ),
+                EntryPayload::Normal(batch) => {
+                    self.shared
+                        .txns_since_snapshot
+                        .fetch_add(batch.0.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    AppliedBatch(
+                        batch
+                            .0
+                            .iter()
+                            .map(|txn| {
+                                let zxid = next_zxid(state.db.last_zxid, term);
+                                ops::apply(&mut state.db, txn, zxid, &mut triggers)
+                            })
+                            .collect(),
+                    )
+                }
                 EntryPayload::Membership(membership) => {
                     state.membership =
                         StoredMembership::new(Some(entry.log_id), membership.clone());
@@ -117,7 +120,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         SnapshotBuilder {
             shared: self.shared.clone(),
             dir: self.snapshot_dir.clone(),
-            retain: self.retain_snapshots,
         }
     }
 
@@ -134,19 +136,24 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let state = snapshot::decode(&bytes, self.extended_types)
             .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
         let index = meta.last_log_id.map_or(0, |id| id.index);
-        snapshot::write(&self.snapshot_dir, index, &bytes)
+        let path = snapshot::write(&self.snapshot_dir, index, &bytes)
             .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
         let index = state.last_applied.map_or(0, |id| id.index);
         *self.shared.write() = state;
         self.shared.publish_applied(index);
-        self.current = Some((meta.clone(), bytes));
+        self.current = Some((meta.clone(), path));
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        Ok(self.current.as_ref().map(|(meta, bytes)| Snapshot {
+        let Some((meta, path)) = &self.current else {
+            return Ok(None);
+        };
+        let bytes = std::fs::read(path)
+            .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
+        Ok(Some(Snapshot {
             meta: meta.clone(),
-            snapshot: Box::new(Cursor::new(bytes.clone())),
+            snapshot: Box::new(Cursor::new(bytes)),
         }))
     }
 }
@@ -165,7 +172,6 @@ fn next_zxid(last: i64, term: u64) -> i64 {
 pub struct SnapshotBuilder {
     shared: Arc<Shared>,
     dir: PathBuf,
-    retain: usize,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -173,6 +179,9 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // Serialise under the read lock (consistent with last_applied), write outside it.
         let (meta, bytes) = {
             let state = self.shared.read();
+            self.shared
+                .txns_since_snapshot
+                .store(0, std::sync::atomic::Ordering::Relaxed);
             (
                 meta_of(state.last_applied, &state.membership),
                 snapshot::encode(&state),
@@ -180,12 +189,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         };
         let index = meta.last_log_id.map_or(0, |id| id.index);
         let dir = self.dir.clone();
-        let retain = self.retain;
         let written = bytes.clone();
         tokio::task::spawn_blocking(move || {
             let path = snapshot::write(&dir, index, &written)?;
-            let purged = snapshot::purge(&dir, retain);
-            tracing::info!(path = %path.display(), purged, "snapshot written");
+            tracing::info!(path = %path.display(), "snapshot written");
             Ok::<_, snapshot::SnapshotError>(())
         })
         .await

@@ -141,7 +141,6 @@ impl Keeper {
         let state_machine = StateMachine::open(
             shared.clone(),
             config.data_dir.join("snapshots"),
-            config.snap_retain_count,
             config.extended_types,
         )?;
         let raft_config = openraft::Config {
@@ -149,7 +148,8 @@ impl Keeper {
             heartbeat_interval: u64::from(config.tick_time_ms / 2).max(50),
             election_timeout_min: u64::from(config.tick_time_ms).max(150),
             election_timeout_max: u64::from(config.tick_time_ms * 2).max(300),
-            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snap_count),
+            // Snapshots are triggered by transaction count (see `snapshot_when_due`).
+            snapshot_policy: openraft::SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: 1000,
             ..Default::default()
         };
@@ -195,6 +195,10 @@ impl Keeper {
         }
         tokio::spawn(keeper.clone().expire_sessions());
         tokio::spawn(keeper.clone().reap_containers_and_ttls());
+        tokio::spawn(keeper.clone().snapshot_when_due());
+        if keeper.config.purge_interval_hours > 0 {
+            tokio::spawn(keeper.clone().autopurge());
+        }
         Ok(keeper)
     }
 
@@ -319,6 +323,50 @@ impl Keeper {
                     tracing::warn!(%error, "could not reap container/TTL node");
                 }
             }
+        }
+    }
+
+    /// Takes a snapshot once about `snapCount` transactions have been applied since the last.
+    /// Like ZooKeeper, the threshold is drawn between snapCount/2 and snapCount so that the
+    /// servers of an ensemble do not all snapshot at once.
+    async fn snapshot_when_due(self: Arc<Self>) {
+        let half = (self.config.snap_count / 2).max(1);
+        let threshold = half + rand::random::<u64>() % half;
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            let applied = self
+                .shared
+                .txns_since_snapshot
+                .load(std::sync::atomic::Ordering::Relaxed);
+            if applied >= threshold {
+                if let Err(error) = self.raft.trigger().snapshot().await {
+                    tracing::warn!(%error, "cannot trigger a snapshot");
+                    return;
+                }
+                // Do not trigger again before this one has started and reset the count.
+                self.shared
+                    .txns_since_snapshot
+                    .store(0, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// `autopurge.purgeInterval`: every so many hours, delete all but the newest
+    /// `autopurge.snapRetainCount` snapshots. (Log segments go as soon as a snapshot covers
+    /// them; raft purges those itself.)
+    async fn autopurge(self: Arc<Self>) {
+        let period = Duration::from_secs(u64::from(self.config.purge_interval_hours) * 3600);
+        let dir = self.config.data_dir.join("snapshots");
+        let retain = self.config.snap_retain_count;
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            let dir = dir.clone();
+            let purged =
+                tokio::task::spawn_blocking(move || crate::raft::snapshot::purge(&dir, retain))
+                    .await;
+            tracing::info!(purged = purged.unwrap_or(0), "autopurge done");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use ferry_jute::{Bytes, Stat};
+use ferry_jute::{ephemeral_owner, Bytes, Stat};
 
 use super::acl_cache::AclRef;
 
@@ -42,10 +42,20 @@ impl Node {
             version: s.version,
             cversion: s.cversion,
             aversion: s.aversion,
-            ephemeral_owner: s.ephemeral_owner,
+            ephemeral_owner: client_ephemeral_owner(s.ephemeral_owner),
             data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
             num_children: self.children.len() as i32,
             pzxid: s.pzxid,
         }
+    }
+}
+
+/// What clients see as `ephemeralOwner`: the owning session, or 0. The container and TTL
+/// markers stay internal, as ZooKeeper's `DataNode.getClientEphemeralOwner` keeps them.
+fn client_ephemeral_owner(owner: i64) -> i64 {
+    if owner == ephemeral_owner::CONTAINER || ephemeral_owner::ttl(owner).is_some() {
+        0
+    } else {
+        owner
     }
 }

@@ -207,7 +207,10 @@ async fn containers_and_ttl_nodes_are_reaped() {
         .with_ttl(Duration::from_millis(200));
     client.create("/short-lived", b"", &ttl).await.unwrap();
     let (_, stat) = client.get_data("/short-lived").await.unwrap();
-    assert_eq!(stat.ephemeral_owner as u64 >> 56, 0xff, "TTL marker");
+    assert_eq!(
+        stat.ephemeral_owner, 0,
+        "the TTL marker stays internal, as in ZooKeeper"
+    );
 
     let gone = eventually(Duration::from_secs(10), || async {
         client.check_stat("/box").await.unwrap().is_none()

@@ -1,0 +1,104 @@
+//! One TCP connection to one server: dialling, the session handshake, and cutting the byte
+//! stream into frames. The session task owns at most one `Conn` at a time.
+
+use std::io;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use ferry_jute::{
+    body_len, write_frame, ConnectRequest, ConnectResponse, Record, FRAME_HEADER_LEN,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub(crate) struct Conn {
+    pub stream: TcpStream,
+    /// Bytes read but not yet cut into frames.
+    pub rbuf: BytesMut,
+    /// `host:port` as dialled.
+    pub server: String,
+    pub max_frame: usize,
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+impl Conn {
+    /// Dials `host:port` (every address it resolves to, in turn) and runs the handshake. The
+    /// caller bounds the whole with its connect timeout.
+    pub async fn open(
+        host: &str,
+        port: u16,
+        request: &ConnectRequest,
+        max_frame: usize,
+    ) -> io::Result<(Self, ConnectResponse)> {
+        let mut last_error = io::Error::new(io::ErrorKind::NotFound, "no address resolved");
+        for addr in tokio::net::lookup_host((host, port)).await? {
+            match TcpStream::connect(addr).await {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    let server = match host.contains(':') {
+                        true => format!("[{host}]:{port}"),
+                        false => format!("{host}:{port}"),
+                    };
+                    let mut conn = Self {
+                        stream,
+                        rbuf: BytesMut::with_capacity(16 * 1024),
+                        server,
+                        max_frame,
+                    };
+                    let response = conn.handshake(request).await?;
+                    return Ok((conn, response));
+                }
+                Err(error) => last_error = error,
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn handshake(&mut self, request: &ConnectRequest) -> io::Result<ConnectResponse> {
+        let mut out = Vec::new();
+        write_frame(&mut out, &request.to_bytes());
+        self.stream.write_all(&out).await?;
+        loop {
+            if let Some(frame) = self.next_frame()? {
+                return ConnectResponse::from_bytes(&frame)
+                    .map_err(|e| invalid(format!("bad connect response: {e}")));
+            }
+            if self.stream.read_buf(&mut self.rbuf).await? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "server closed the connection during the handshake",
+                ));
+            }
+        }
+    }
+
+    fn next_frame(&mut self) -> io::Result<Option<Bytes>> {
+        cut_frame(&mut self.rbuf, self.max_frame)
+    }
+}
+
+/// Cuts the next whole frame (its body) off `buf`, if one has arrived. A length over
+/// `max_frame` is an error: the connection cannot be trusted to stay in step after it.
+pub(crate) fn cut_frame(buf: &mut BytesMut, max_frame: usize) -> io::Result<Option<Bytes>> {
+    let len = body_len(buf, max_frame).map_err(|e| invalid(e.to_string()))?;
+    match len {
+        Some(len) if buf.len() >= FRAME_HEADER_LEN + len => {
+            let mut frame = buf.split_to(FRAME_HEADER_LEN + len);
+            Ok(Some(frame.split_off(FRAME_HEADER_LEN).freeze()))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Java's `jute.maxbuffer` default for clients: frames longer than this end the connection.
+pub const DEFAULT_MAX_FRAME: usize = 0xfffff;
+
+/// How long to wait for one server, as Java computes it: the session timeout shared among the
+/// hosts, but never less than a second.
+pub(crate) fn connect_timeout(session_timeout_ms: i32, hosts: usize) -> Duration {
+    let per_host = session_timeout_ms.max(0) as u64 / hosts.max(1) as u64;
+    Duration::from_millis(per_host.max(1000))
+}
