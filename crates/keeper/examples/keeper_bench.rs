@@ -3,7 +3,7 @@
 //! ```text
 //! cargo build --release -p ferry
 //! cargo run --release -p ferry-keeper --example keeper_bench -- [--seconds 5] [--sessions 32]
-//!     [--depth 16] [--znodes 1000000] [--ferry target/release/ferry]
+//!     [--depth 16] [--znodes 1000000] [--ferry target/release/ferry] [--only ferry|zookeeper]
 //! ```
 //!
 //! For each server: time from process start to the first answered `ruok`; then, per workload
@@ -34,6 +34,7 @@ struct Options {
     znodes: usize,
     ferry: PathBuf,
     zk_classpath: String,
+    only: Option<String>,
 }
 
 fn options() -> Options {
@@ -44,6 +45,7 @@ fn options() -> Options {
         znodes: 1_000_000,
         ferry: PathBuf::from("target/release/ferry"),
         zk_classpath: "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar".into(),
+        only: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -55,6 +57,7 @@ fn options() -> Options {
             "--znodes" => o.znodes = value.parse().unwrap_or(o.znodes),
             "--ferry" => o.ferry = PathBuf::from(value),
             "--zk-classpath" => o.zk_classpath = value,
+            "--only" => o.only = Some(value),
             other => eprintln!("ignoring unknown option {other}"),
         }
     }
@@ -442,6 +445,9 @@ fn main() {
     ];
     let mut rows = Vec::new();
     for name in ["ferry", "zookeeper"] {
+        if o.only.as_deref().is_some_and(|only| only != name) {
+            continue;
+        }
         let (server, ready) = start(name, &o);
         let idle = rss_mib(server.child.id());
         runtime.block_on(prepare(server.port, o.sessions, o.depth));

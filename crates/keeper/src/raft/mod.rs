@@ -11,8 +11,6 @@ pub mod network;
 pub mod snapshot;
 pub mod state_machine;
 
-use std::io::Cursor;
-
 use crate::txn::{AppliedBatch, TxnBatch};
 
 openraft::declare_raft_types!(
@@ -23,7 +21,7 @@ openraft::declare_raft_types!(
         NodeId = u64,
         Node = openraft::BasicNode,
         Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
+        SnapshotData = tokio::fs::File,
         AsyncRuntime = openraft::TokioRuntime,
 );
 

@@ -42,10 +42,21 @@ pub enum SnapshotError {
     Decode(#[from] DecodeError),
 }
 
-/// Serialises the replicated state.
-pub fn encode(state: &Replicated) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + state.db.tree.node_count() * 128);
-    out.extend_from_slice(MAGIC);
+/// Serialises the replicated state into `out`, a block at a time, so a snapshot of millions
+/// of nodes never sits in memory whole.
+pub fn write_to(state: &Replicated, mut out: impl Write) -> io::Result<()> {
+    const BLOCK: usize = 64 * 1024;
+    let mut buf = Vec::with_capacity(2 * BLOCK);
+    let mut crc = 0u32;
+    let mut spill = |buf: &mut Vec<u8>, out: &mut dyn Write, force: bool| -> io::Result<()> {
+        if force || buf.len() >= BLOCK {
+            crc = crc32c::crc32c_append(crc, buf);
+            out.write_all(buf)?;
+            buf.clear();
+        }
+        Ok(())
+    };
+    buf.extend_from_slice(MAGIC);
     let (term, node, index) = state.last_applied.map_or((0, 0, -1), |id| {
         (
             id.leader_id.term as i64,
@@ -54,45 +65,57 @@ pub fn encode(state: &Replicated) -> Vec<u8> {
         )
     });
     for v in [term, node, index] {
-        v.encode(&mut out);
+        v.encode(&mut buf);
     }
-    Bytes::from(serde_json::to_vec(&state.membership).unwrap_or_default()).encode(&mut out);
-    state.db.last_zxid.encode(&mut out);
-    (state.db.sessions.len() as i32).encode(&mut out);
+    Bytes::from(serde_json::to_vec(&state.membership).unwrap_or_default()).encode(&mut buf);
+    state.db.last_zxid.encode(&mut buf);
+    (state.db.sessions.len() as i32).encode(&mut buf);
     for (id, session) in &state.db.sessions {
-        id.encode(&mut out);
-        session.timeout_ms.encode(&mut out);
-        session.password.encode(&mut out);
+        id.encode(&mut buf);
+        session.timeout_ms.encode(&mut buf);
+        session.password.encode(&mut buf);
+        spill(&mut buf, &mut out, false)?;
     }
     let tree = &state.db.tree;
     let acls: Vec<_> = tree.acl_cache().entries().collect();
-    (acls.len() as i32).encode(&mut out);
+    (acls.len() as i32).encode(&mut buf);
     for (handle, list) in acls {
-        (handle.index() as i32).encode(&mut out);
-        list.to_vec().encode(&mut out);
+        (handle.index() as i32).encode(&mut buf);
+        list.to_vec().encode(&mut buf);
+        spill(&mut buf, &mut out, false)?;
     }
-    (tree.node_count() as i64).encode(&mut out);
+    (tree.node_count() as i64).encode(&mut buf);
     let mut queue = std::collections::VecDeque::from(["/".to_string()]);
     while let Some(current) = queue.pop_front() {
         let Some(node) = tree.get(&current) else {
             continue;
         };
-        current.encode(&mut out);
-        node.data.encode(&mut out);
-        (node.acl.index() as i32).encode(&mut out);
+        current.encode(&mut buf);
+        node.data.encode(&mut buf);
+        (node.acl.index() as i32).encode(&mut buf);
         let s = &node.stat;
         for v in [s.czxid, s.mzxid, s.ctime, s.mtime] {
-            v.encode(&mut out);
+            v.encode(&mut buf);
         }
         for v in [s.version, s.cversion, s.aversion] {
-            v.encode(&mut out);
+            v.encode(&mut buf);
         }
-        s.ephemeral_owner.encode(&mut out);
-        s.pzxid.encode(&mut out);
+        s.ephemeral_owner.encode(&mut buf);
+        s.pzxid.encode(&mut buf);
         queue.extend(node.children.iter().map(|c| path::child(&current, c)));
+        spill(&mut buf, &mut out, false)?;
     }
-    let crc = crc32c::crc32c(&out);
-    out.extend_from_slice(&crc.to_be_bytes());
+    spill(&mut buf, &mut out, true)?;
+    drop(spill);
+    out.write_all(&crc.to_be_bytes())?;
+    out.flush()
+}
+
+/// Serialises the replicated state into memory (for tests and small states).
+pub fn encode(state: &Replicated) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_to(state, &mut out);
     out
 }
 
@@ -178,19 +201,37 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SnapshotError + '_ {
     }
 }
 
-/// Writes a snapshot durably and returns its path.
-pub fn write(dir: &Path, index: u64, bytes: &[u8]) -> Result<PathBuf, SnapshotError> {
+/// Writes the state at log index `index` to a temporary file in `dir` (the caller holds the
+/// state's lock for this part); `commit` then makes it durable and visible.
+pub fn write_temp(dir: &Path, index: u64, state: &Replicated) -> Result<PathBuf, SnapshotError> {
     fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let tmp = snapshot_path(dir, index).with_extension("tmp");
+    let file = File::create(&tmp).map_err(io_error(&tmp))?;
+    write_to(state, io::BufWriter::with_capacity(256 * 1024, file)).map_err(io_error(&tmp))?;
+    Ok(tmp)
+}
+
+/// Syncs a temporary snapshot and renames it into place; returns the final path.
+pub fn commit(dir: &Path, index: u64, tmp: &Path) -> Result<PathBuf, SnapshotError> {
+    File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io_error(tmp))?;
     let path = snapshot_path(dir, index);
-    let tmp = path.with_extension("tmp");
-    let mut file = File::create(&tmp).map_err(io_error(&tmp))?;
-    file.write_all(bytes).map_err(io_error(&tmp))?;
-    file.sync_all().map_err(io_error(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io_error(&path))?;
+    fs::rename(tmp, &path).map_err(io_error(&path))?;
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_error(dir))?;
     Ok(path)
+}
+
+/// Writes snapshot bytes received from a peer durably and returns the path.
+pub fn write(dir: &Path, index: u64, bytes: &[u8]) -> Result<PathBuf, SnapshotError> {
+    fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let tmp = snapshot_path(dir, index).with_extension("tmp");
+    let mut file = File::create(&tmp).map_err(io_error(&tmp))?;
+    file.write_all(bytes).map_err(io_error(&tmp))?;
+    drop(file);
+    commit(dir, index, &tmp)
 }
 
 /// Snapshot files in `dir`, newest first.

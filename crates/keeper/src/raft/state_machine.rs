@@ -1,7 +1,6 @@
 //! The keeper's raft state machine: applies committed entries to the shared database in log
 //! order, fires watches, and builds/installs snapshots.
 
-use std::io::Cursor;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -123,24 +122,36 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StorageError> {
-        Ok(Box::new(Cursor::new(Vec::new())))
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
+        let path = self.receiving_path();
+        let io = |e: std::io::Error| storage_error(StorageIOError::write_state_machine, &e);
+        tokio::fs::create_dir_all(&self.snapshot_dir)
+            .await
+            .map_err(io)?;
+        Ok(Box::new(tokio::fs::File::create(&path).await.map_err(io)?))
     }
 
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta<u64, openraft::BasicNode>,
-        data: Box<Cursor<Vec<u8>>>,
+        data: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
-        let bytes = data.into_inner();
+        let io = |e: std::io::Error| storage_error(StorageIOError::read_state_machine, &e);
+        let mut data = data;
+        tokio::io::AsyncWriteExt::flush(&mut data)
+            .await
+            .map_err(io)?;
+        drop(data);
+        let received = self.receiving_path();
+        let bytes = std::fs::read(&received).map_err(io)?;
         let state = snapshot::decode(&bytes, self.extended_types)
             .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
         let index = meta.last_log_id.map_or(0, |id| id.index);
-        let path = snapshot::write(&self.snapshot_dir, index, &bytes)
+        let path = snapshot::commit(&self.snapshot_dir, index, &received)
             .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
-        let index = state.last_applied.map_or(0, |id| id.index);
+        let applied = state.last_applied.map_or(0, |id| id.index);
         *self.shared.write() = state;
-        self.shared.publish_applied(index);
+        self.shared.publish_applied(applied);
         self.current = Some((meta.clone(), path));
         Ok(())
     }
@@ -149,12 +160,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let Some((meta, path)) = &self.current else {
             return Ok(None);
         };
-        let bytes = std::fs::read(path)
+        let file = tokio::fs::File::open(path)
+            .await
             .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
         Ok(Some(Snapshot {
             meta: meta.clone(),
-            snapshot: Box::new(Cursor::new(bytes)),
+            snapshot: Box::new(file),
         }))
+    }
+}
+
+impl StateMachine {
+    /// Where a snapshot sent by the leader is received before it is installed.
+    fn receiving_path(&self) -> PathBuf {
+        self.snapshot_dir.join("receiving.tmp")
     }
 }
 
@@ -176,31 +195,34 @@ pub struct SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        // Serialise under the read lock (consistent with last_applied), write outside it.
-        let (meta, bytes) = {
-            let state = self.shared.read();
-            self.shared
-                .txns_since_snapshot
-                .store(0, std::sync::atomic::Ordering::Relaxed);
-            (
-                meta_of(state.last_applied, &state.membership),
-                snapshot::encode(&state),
-            )
-        };
-        let index = meta.last_log_id.map_or(0, |id| id.index);
+        let shared = self.shared.clone();
         let dir = self.dir.clone();
-        let written = bytes.clone();
-        tokio::task::spawn_blocking(move || {
-            let path = snapshot::write(&dir, index, &written)?;
+        let written = tokio::task::spawn_blocking(move || {
+            // Serialise under the read lock (consistent with last_applied; writes wait, reads
+            // go on); sync and rename after releasing it.
+            let (meta, index, tmp) = {
+                let state = shared.read();
+                shared
+                    .txns_since_snapshot
+                    .store(0, std::sync::atomic::Ordering::Relaxed);
+                let meta = meta_of(state.last_applied, &state.membership);
+                let index = meta.last_log_id.map_or(0, |id| id.index);
+                (meta, index, snapshot::write_temp(&dir, index, &state)?)
+            };
+            let path = snapshot::commit(&dir, index, &tmp)?;
             tracing::info!(path = %path.display(), "snapshot written");
-            Ok::<_, snapshot::SnapshotError>(())
+            Ok::<_, snapshot::SnapshotError>((meta, path))
         })
         .await
         .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?
         .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
+        let (meta, path) = written;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(bytes)),
+            snapshot: Box::new(file),
         })
     }
 }

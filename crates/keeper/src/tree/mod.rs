@@ -11,12 +11,14 @@
 //! - `containers` and `ttls` hold exactly the container and TTL nodes.
 
 mod acl_cache;
+mod children;
 mod node;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 pub use acl_cache::{AclCache, AclRef};
+pub use children::Children;
 use ferry_jute::{ephemeral_owner, Acl, Bytes, Stat};
 pub use node::{Node, NodeStat};
 
@@ -50,7 +52,8 @@ pub enum Undo {
 
 #[derive(Debug)]
 pub struct DataTree {
-    nodes: HashMap<Box<str>, Node>,
+    /// Boxed so the table stays small: a million nodes need two million buckets.
+    nodes: HashMap<Box<str>, Box<Node>>,
     acls: AclCache,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: HashSet<String>,
@@ -76,10 +79,10 @@ impl DataTree {
         let open = tree.acls.acquire(&crate::acl::open_acl());
         tree.nodes.insert(
             "/".into(),
-            Node {
+            Box::new(Node {
                 acl: open,
                 ..Node::default()
-            },
+            }),
         );
         for (path, acl) in [
             (ZOOKEEPER_PATH, crate::acl::open_acl()),
@@ -90,11 +93,11 @@ impl DataTree {
             tree.link_child(path);
             tree.nodes.insert(
                 path.into(),
-                Node {
+                Box::new(Node {
                     data: Some(Bytes::new()),
                     acl,
                     ..Node::default()
-                },
+                }),
             );
         }
         tree
@@ -112,7 +115,7 @@ impl DataTree {
     }
 
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|node| &**node)
     }
 
     pub fn stat(&self, path: &str) -> Option<Stat> {
@@ -128,7 +131,7 @@ impl DataTree {
     }
 
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(path, node)| (&**path, node))
+        self.nodes.iter().map(|(path, node)| (&**path, &**node))
     }
 
     pub fn acl_cache(&self) -> &AclCache {
@@ -190,7 +193,7 @@ impl DataTree {
         let acl = self.acls.acquire(acl);
         self.nodes.insert(
             path.into(),
-            Node {
+            Box::new(Node {
                 data,
                 acl,
                 stat: NodeStat {
@@ -202,8 +205,8 @@ impl DataTree {
                     ephemeral_owner: owner,
                     ..NodeStat::default()
                 },
-                children: HashSet::new(),
-            },
+                children: Children::default(),
+            }),
         );
         self.index(path, owner);
         Undo::Created {
@@ -228,7 +231,7 @@ impl DataTree {
         self.acls.release(node.acl);
         Some(Undo::Deleted {
             path: path.to_string(),
-            node: Box::new(node),
+            node,
             acl,
             parent_stat,
         })
@@ -291,7 +294,7 @@ impl DataTree {
                 node.acl = self.acls.acquire(&acl);
                 self.index(&path, node.stat.ephemeral_owner);
                 self.link_child(&path);
-                self.nodes.insert(path.as_str().into(), *node);
+                self.nodes.insert(path.as_str().into(), node);
                 self.restore_stat(path::parent(&path), parent_stat);
             }
             Undo::Changed { path, data, stat } => {
@@ -321,12 +324,12 @@ impl DataTree {
         self.index(path, stat.ephemeral_owner);
         self.nodes.insert(
             path.into(),
-            Node {
+            Box::new(Node {
                 data,
                 acl,
                 stat,
-                children: HashSet::new(),
-            },
+                children: Children::default(),
+            }),
         );
     }
 
@@ -342,7 +345,7 @@ impl DataTree {
 
     fn link_child(&mut self, path: &str) {
         if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
-            parent.children.insert(path::name(path).into());
+            parent.children.insert(path::name(path));
         }
     }
 

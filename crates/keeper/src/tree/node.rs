@@ -1,10 +1,9 @@
 //! One znode as the tree stores it.
 
-use std::collections::HashSet;
-
 use ferry_jute::{ephemeral_owner, Bytes, Stat};
 
 use super::acl_cache::AclRef;
+use super::children::Children;
 
 /// The persisted part of a znode's stat (ZooKeeper's `StatPersisted`); `dataLength` and
 /// `numChildren` are derived when a `Stat` is handed out.
@@ -28,7 +27,7 @@ pub struct Node {
     pub acl: AclRef,
     pub stat: NodeStat,
     /// Child names (not paths). Unordered, as ZooKeeper's `getChildren` is.
-    pub children: HashSet<Box<str>>,
+    pub children: Children,
 }
 
 impl Node {

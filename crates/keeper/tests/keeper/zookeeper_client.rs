@@ -242,3 +242,39 @@ async fn data_and_sessions_survive_a_restart() {
     assert!(resumed.check_stat("/mine").await.unwrap().is_some());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn restart_restores_from_snapshot_plus_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::test_config(dir.path());
+    config.snap_count = 20;
+    let server = TestKeeper::start_with(config.clone()).await;
+    let client = connect(&server.address).await;
+    for i in 0..60 {
+        client
+            .create(&format!("/n{i:02}"), format!("{i}").as_bytes(), &open())
+            .await
+            .unwrap();
+    }
+    let snapshots = dir.path().join("snapshots");
+    let written = eventually(Duration::from_secs(10), || async {
+        std::fs::read_dir(&snapshots).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("snapshot."))
+        })
+    })
+    .await;
+    assert!(written, "a snapshot is taken after snapCount transactions");
+    client.set_data("/n07", b"after", None).await.unwrap();
+    drop(client);
+    server.stop().await;
+
+    let server = TestKeeper::start_with(config).await;
+    let client = connect(&server.address).await;
+    let mut children = client.list_children("/").await.unwrap();
+    children.retain(|c| c.starts_with('n'));
+    assert_eq!(children.len(), 60);
+    assert_eq!(client.get_data("/n07").await.unwrap().0, b"after");
+    assert_eq!(client.get_data("/n59").await.unwrap().0, b"59");
+    server.stop().await;
+}
