@@ -106,7 +106,6 @@ pub fn write_to(state: &Replicated, mut out: impl Write) -> io::Result<()> {
         spill(&mut buf, &mut out, false)?;
     }
     spill(&mut buf, &mut out, true)?;
-    drop(spill);
     out.write_all(&crc.to_be_bytes())?;
     out.flush()
 }

@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+// Boxed on purpose: `Option<Box<HashSet>>` is one word, `HashSet` alone is six.
+#[allow(clippy::box_collection)]
 #[derive(Debug, Clone, Default)]
 pub struct Children(Option<Box<HashSet<Box<str>>>>);
 
