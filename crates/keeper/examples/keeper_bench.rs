@@ -427,6 +427,8 @@ async fn memory_with_znodes(server: &Server, o: &Options) -> f64 {
     for task in tasks {
         task.await.expect("load task");
     }
+    // Let background work the load set off (snapshots, JVM collections) settle first.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     rss_mib(server.child.id())
 }
 
