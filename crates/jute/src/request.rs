@@ -2,7 +2,7 @@
 
 use crate::codec::{DecodeError, Reader, Record};
 use crate::consts::OpCode;
-use crate::multi::{MultiOp, MultiRequest};
+use crate::multi::MultiRequest;
 use crate::records::*;
 
 /// Every request a client can send after the handshake. Opcodes that share a body keep their
@@ -160,8 +160,8 @@ impl Request {
             | Self::SetAcl(_)
             | Self::Check(_)
             | Self::Reconfig(_)
+            | Self::Multi(_)
             | Self::CloseSession => true,
-            Self::Multi(multi) => multi.ops.iter().any(MultiOp::is_write),
             _ => false,
         }
     }

@@ -80,9 +80,6 @@ pub fn fixup(requested: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
         }
     };
     for acl in requested {
-        if acl.perms & !perms::ALL != 0 && acl.perms != -1 {
-            return Err(ErrorCode::InvalidAcl);
-        }
         match acl.id.scheme.as_str() {
             "world" if acl.id.id == "anyone" => push(acl.clone()),
             "auth" => {

@@ -21,11 +21,12 @@ pub fn create(
 ) -> Result<OpEffect, ErrorCode> {
     let mode = CreateMode::try_from(request.flags).map_err(|_bad| ErrorCode::BadArguments)?;
     validate_mode(db, op, mode, ttl)?;
-    path::validate(&request.path, mode.is_sequential()).map_err(|_bad| ErrorCode::BadArguments)?;
-    let parent_path = path::parent(&request.path);
-    if request.path == "/" {
+    // ZooKeeper's order: the parent is looked up before the full path is checked, so a bad
+    // path under a missing parent is NONODE, and "/" itself is NODEEXISTS.
+    if !request.path.contains('/') || request.path.contains('\0') {
         return Err(ErrorCode::BadArguments);
     }
+    let parent_path = path::parent(&request.path);
     let acl = crate::acl::fixup(&request.acl, &ctx.auth)?;
     let parent = db.tree.get(parent_path).ok_or(ErrorCode::NoNode)?;
     if !crate::acl::allows(&db.tree.acl(parent), perms::CREATE, &ctx.auth) {
@@ -64,7 +65,9 @@ pub fn create(
         ctx.txn.time,
     );
     let stat = db.tree.stat(&path).unwrap_or_default();
-    let reply = if op == OpCode::Create {
+    // create, and create2 inside a multi, answer with the path alone (as ZooKeeper does);
+    // the others with path and stat.
+    let reply = if matches!(op, OpCode::Create) || (ctx.in_multi && op == OpCode::Create2) {
         MultiResult::Create(CreateResponse { path: path.clone() })
     } else {
         MultiResult::Create2(Create2Response {

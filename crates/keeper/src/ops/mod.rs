@@ -23,6 +23,8 @@ pub struct OpContext<'a> {
     pub txn: &'a Txn,
     pub auth: Vec<ferry_jute::Id>,
     pub zxid: i64,
+    /// Whether the op is one of a multi's (some answers are shaped differently there).
+    pub in_multi: bool,
 }
 
 /// What a successful op did: how to reverse it, which watches it fires, what it answers.
@@ -40,6 +42,7 @@ pub fn apply(db: &mut Database, txn: &Txn, zxid: i64, triggers: &mut Vec<Trigger
         txn,
         auth: txn.auth_ids(),
         zxid,
+        in_multi: false,
     };
     let result = match &txn.kind {
         TxnKind::CreateSession {
@@ -83,7 +86,13 @@ fn apply_request(
         return Err(ErrorCode::SessionExpired);
     }
     if let Request::Multi(multi) = request {
-        let results = multi::apply(db, ctx, &multi.ops, triggers);
+        let ctx = OpContext {
+            txn: ctx.txn,
+            auth: ctx.auth.clone(),
+            zxid: ctx.zxid,
+            in_multi: true,
+        };
+        let results = multi::apply(db, &ctx, &multi.ops, triggers);
         return Ok(results.to_bytes().into());
     }
     let effect = write::apply_one(db, ctx, request)?;

@@ -24,7 +24,9 @@ pub fn close(db: &mut Database, session_id: i64, zxid: i64, triggers: &mut Vec<T
     paths.sort();
     for path in paths {
         if db.tree.delete(&path, zxid).is_some() {
+            let parent = crate::path::parent(&path).to_string();
             triggers.push(Trigger::Deleted(path));
+            triggers.push(Trigger::ChildrenChanged(parent));
         }
     }
 }

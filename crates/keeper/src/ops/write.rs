@@ -9,7 +9,7 @@ use ferry_jute::{
 use super::{create::create, OpContext, OpEffect};
 use crate::database::Database;
 use crate::path;
-use crate::tree::Node;
+use crate::tree::{DataTree, Node};
 use crate::watches::Trigger;
 
 /// Applies one write request, or says why it cannot be applied (and then nothing changed).
@@ -69,7 +69,11 @@ fn delete(
     ctx: &OpContext<'_>,
     r: &PathAndVersion,
 ) -> Result<OpEffect, ErrorCode> {
-    path::validate(&r.path, false).map_err(|_bad| ErrorCode::BadArguments)?;
+    // ZooKeeper's getParentPathAndValidate: a path without '/', with NUL, or one of the
+    // system nodes is refused; anything else is simply looked up.
+    if !r.path.contains('/') || r.path.contains('\0') || DataTree::is_special(&r.path) {
+        return Err(ErrorCode::BadArguments);
+    }
     let parent = db
         .tree
         .get(path::parent(&r.path))
@@ -79,9 +83,6 @@ fn delete(
     next_version(node.stat.version, r.version)?;
     if !node.children.is_empty() {
         return Err(ErrorCode::NotEmpty);
-    }
-    if r.path == "/" {
-        return Err(ErrorCode::BadArguments);
     }
     Ok(remove(db, &r.path, ctx.zxid, MultiResult::Delete))
 }

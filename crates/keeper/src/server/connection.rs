@@ -265,10 +265,11 @@ fn handle(
     let xid = header.xid;
     let last_zxid = || keeper.shared.read().db.last_zxid;
     let Ok(op) = OpCode::try_from(header.op) else {
-        tracing::info!(op = header.op, "unknown opcode");
+        // ZooKeeper answers UNIMPLEMENTED (zxid -1) and closes the connection.
+        tracing::info!(op = header.op, "unknown opcode, closing the connection");
         return Ok(Some(ready(
-            reply(xid, last_zxid(), ErrorCode::Unimplemented.code(), &[]),
-            false,
+            reply(xid, -1, ErrorCode::Unimplemented.code(), &[]),
+            true,
         )));
     };
     let request_body = &body[r.position()..];
@@ -276,12 +277,13 @@ fn handle(
     Ok(Some(match request {
         Request::Ping => ready(reply(xid, last_zxid(), 0, &[]), false),
         Request::Auth(packet) => {
-            let err = add_auth(keeper, auth, &packet);
+            let err = add_auth(keeper, auth, &packet, connection_ip(auth));
             let failed = err != ErrorCode::Ok;
             if failed {
-                tracing::info!(scheme = %packet.scheme, "authentication failed");
+                tracing::info!(scheme = %packet.scheme, "authentication failed, closing");
             }
-            ready(reply(xid, last_zxid(), err.code(), &[]), failed)
+            // ZooKeeper answers auth packets with zxid 0.
+            ready(reply(xid, 0, err.code(), &[]), failed)
         }
         Request::Sync(r) => sync(keeper, xid, r.path),
         Request::Sasl => ready(
@@ -320,29 +322,50 @@ fn handle(
     }))
 }
 
-/// `addauth`: digest ids are added (and the super user recognised); other schemes fail.
-fn add_auth(keeper: &Keeper, auth: &mut Vec<Id>, packet: &AuthPacket) -> ErrorCode {
-    if packet.scheme != "digest" {
-        return ErrorCode::AuthFailed;
-    }
-    let Ok(credentials) = std::str::from_utf8(&packet.auth) else {
-        return ErrorCode::AuthFailed;
+/// `addauth` as ZooKeeper's providers do it: `digest` adds `user:hash` (and recognises the
+/// super user), `ip` re-adds the connection's address; any other scheme fails, which closes the
+/// connection.
+fn add_auth(keeper: &Keeper, auth: &mut Vec<Id>, packet: &AuthPacket, ip: String) -> ErrorCode {
+    let id = match packet.scheme.as_str() {
+        "digest" => {
+            let credentials = String::from_utf8_lossy(&packet.auth);
+            let digest = crate::acl::digest(&credentials);
+            if keeper.config.super_digest.as_deref() == Some(digest.as_str()) {
+                push_unique(
+                    auth,
+                    Id {
+                        scheme: crate::acl::SUPER_SCHEME.into(),
+                        id: String::new(),
+                    },
+                );
+            }
+            Id {
+                scheme: "digest".into(),
+                id: digest,
+            }
+        }
+        "ip" => Id {
+            scheme: "ip".into(),
+            id: ip,
+        },
+        _ => return ErrorCode::AuthFailed,
     };
-    let id = crate::acl::digest(credentials);
-    if keeper.config.super_digest.as_deref() == Some(id.as_str()) {
-        auth.push(Id {
-            scheme: crate::acl::SUPER_SCHEME.into(),
-            id: String::new(),
-        });
-    }
-    let id = Id {
-        scheme: "digest".into(),
-        id,
-    };
+    push_unique(auth, id);
+    ErrorCode::Ok
+}
+
+fn push_unique(auth: &mut Vec<Id>, id: Id) {
     if !auth.contains(&id) {
         auth.push(id);
     }
-    ErrorCode::Ok
+}
+
+/// The connection's own `ip` identity, added at connect time.
+fn connection_ip(auth: &[Id]) -> String {
+    auth.iter()
+        .find(|id| id.scheme == "ip")
+        .map(|id| id.id.clone())
+        .unwrap_or_default()
 }
 
 fn submit(

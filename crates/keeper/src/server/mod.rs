@@ -173,7 +173,8 @@ impl Keeper {
         }
         let sessions = SessionTracker::new(
             Duration::from_millis(u64::from(config.tick_time_ms)),
-            config.my_id.unwrap_or(0),
+            // A standalone ZooKeeper server numbers its sessions as server 1.
+            config.my_id.unwrap_or(1),
         );
         let (proposals, queue) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(propose(raft.clone(), queue));

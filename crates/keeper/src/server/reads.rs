@@ -42,7 +42,10 @@ impl Reader<'_> {
                 .and_then(|(children, stat)| encode(&GetChildren2Response { children, stat })),
             Request::GetAcl(r) => self.get_acl(&state, &r.path),
             Request::GetAllChildrenNumber(r) => self.readable(&state, &r.path).map(|_| {
-                let total_number = state.db.tree.descendant_count(&r.path) as i32;
+                // ZooKeeper counts keys starting with `path + "/"`; for the empty path that
+                // is every node including the root itself.
+                let below = state.db.tree.descendant_count(&r.path);
+                let total_number = (below + usize::from(r.path.is_empty())) as i32;
                 GetAllChildrenNumberResponse { total_number }.to_bytes()
             }),
             Request::GetEphemerals(r) => {
@@ -199,31 +202,27 @@ impl Reader<'_> {
         encode(&ErrorResponse { err: 0 })
     }
 
-    /// checkWatches (`remove == false`) and removeWatches: NOWATCHER when nothing matches.
+    /// checkWatches (`remove == false`) and removeWatches, as ZooKeeper 3.8 answers them:
+    /// types are Children (the child table), Data (the data table) or Any, whatever the watch's
+    /// mode, so a persistent watch counts as both; other types do not deserialize
+    /// (MARSHALLINGERROR). checkWatches asks whether the path is watched at all, by anyone
+    /// (ZooKeeper does not compare the watcher); removeWatches removes this connection's
+    /// watches. Nothing matching is NOWATCHER.
     fn check_watches(&self, r: &PathAndWatcherType, remove: bool) -> Answer {
-        let kind = WatcherType::try_from(r.watcher_type).map_err(|_bad| ErrorCode::BadArguments)?;
-        let wanted: &[(Table, Option<WatchMode>)] = match kind {
-            WatcherType::Children => &[(Table::Child, Some(WatchMode::Standard))],
-            WatcherType::Data => &[(Table::Data, Some(WatchMode::Standard))],
-            WatcherType::Any => &[(Table::Data, None), (Table::Child, None)],
-            WatcherType::Persistent => &[
-                (Table::Data, Some(WatchMode::Persistent)),
-                (Table::Child, Some(WatchMode::Persistent)),
-            ],
-            WatcherType::PersistentRecursive => {
-                &[(Table::Data, Some(WatchMode::PersistentRecursive))]
-            }
+        let tables: &[Table] = match WatcherType::try_from(r.watcher_type) {
+            Ok(WatcherType::Children) => &[Table::Child],
+            Ok(WatcherType::Data) => &[Table::Data],
+            Ok(WatcherType::Any) => &[Table::Data, Table::Child],
+            _ => return Err(ErrorCode::MarshallingError),
         };
         let mut watches = self.watches();
         let mut found = false;
-        for (table, mode) in wanted {
-            let present = watches.mode(*table, &r.path, self.watcher);
-            if present.is_some() && (mode.is_none() || present == *mode) {
-                found = true;
-                if remove {
-                    watches.remove(*table, &r.path, self.watcher);
-                }
-            }
+        for table in tables {
+            found |= if remove {
+                watches.remove(*table, &r.path, self.watcher)
+            } else {
+                watches.is_watched(*table, &r.path)
+            };
         }
         if found {
             Ok(Vec::new())

@@ -80,6 +80,7 @@ impl DataTree {
         tree.nodes.insert(
             "/".into(),
             Box::new(Node {
+                data: Some(Bytes::new()),
                 acl: open,
                 ..Node::default()
             }),
@@ -91,11 +92,17 @@ impl DataTree {
         ] {
             let acl = tree.acls.acquire(&acl);
             tree.link_child(path);
+            // ZooKeeper sets the config node's ACL with version -1, so its aversion is -1.
+            let aversion = if path == CONFIG_PATH { -1 } else { 0 };
             tree.nodes.insert(
                 path.into(),
                 Box::new(Node {
                     data: Some(Bytes::new()),
                     acl,
+                    stat: NodeStat {
+                        aversion,
+                        ..NodeStat::default()
+                    },
                     ..Node::default()
                 }),
             );
@@ -114,8 +121,16 @@ impl DataTree {
         }
     }
 
+    /// The node at `path`. The empty path is the root too, as in ZooKeeper (whose tree keeps
+    /// the root under both "" and "/").
     pub fn get(&self, path: &str) -> Option<&Node> {
+        let path = if path.is_empty() { "/" } else { path };
         self.nodes.get(path).map(|node| &**node)
+    }
+
+    /// The paths ZooKeeper will not let a client delete.
+    pub fn is_special(path: &str) -> bool {
+        matches!(path, "/" | ZOOKEEPER_PATH | QUOTA_PATH | CONFIG_PATH)
     }
 
     pub fn stat(&self, path: &str) -> Option<Stat> {
@@ -160,7 +175,7 @@ impl DataTree {
         let mut count = 0;
         let mut stack = vec![path.to_string()];
         while let Some(current) = stack.pop() {
-            if let Some(node) = self.nodes.get(current.as_str()) {
+            if let Some(node) = self.get(&current) {
                 count += node.children.len();
                 stack.extend(node.children.iter().map(|c| path::child(&current, c)));
             }
@@ -392,6 +407,7 @@ mod tests {
         let tree = DataTree::new();
         let root = tree.get("/").unwrap();
         assert_eq!(root.children.len(), 1);
+        assert_eq!(root.stat().cversion, -1, "as ZooKeeper reports it");
         let zk = tree.get(ZOOKEEPER_PATH).unwrap();
         assert_eq!(zk.children.len(), 2);
         assert_eq!(tree.descendant_count("/"), 3);

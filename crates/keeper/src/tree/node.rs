@@ -39,7 +39,12 @@ impl Node {
             ctime: s.ctime,
             mtime: s.mtime,
             version: s.version,
-            cversion: s.cversion,
+            // Stored: how many children were ever created (it numbers sequential nodes).
+            // Reported, as ZooKeeper does: every create and delete, 2 x creates - children.
+            cversion: s
+                .cversion
+                .wrapping_mul(2)
+                .wrapping_sub(self.children.len() as i32),
             aversion: s.aversion,
             ephemeral_owner: client_ephemeral_owner(s.ephemeral_owner),
             data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
