@@ -81,7 +81,7 @@ cargo build -p ferry
 
 stage "cargo fmt --check" cargo fmt --all -- --check
 stage "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
-stage "cargo test" cargo test --workspace
+stage "cargo test" cargo test --workspace --no-fail-fast
 stage "python tests" python_tests "$@"
 
 section "summary"

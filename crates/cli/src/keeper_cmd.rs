@@ -44,6 +44,8 @@ enum Action {
 }
 
 pub fn run(args: KeeperArgs) -> anyhow::Result<ExitCode> {
+    // Before the configuration is read, so its warnings (unknown keys) are seen.
+    init_tracing();
     match args.action {
         Action::Start { config, foreground } => {
             let (config, path) = load(config.as_deref())?;
@@ -87,7 +89,6 @@ pub fn init_tracing() {
 }
 
 fn run_foreground(config: KeeperConfig) -> anyhow::Result<ExitCode> {
-    init_tracing();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create dataDir {}", config.data_dir.display()))?;
     let pid_file = config.data_dir.join(PID_FILE);

@@ -149,20 +149,20 @@ impl Request {
 
     /// Whether the request changes the tree (and so goes through the replicated log).
     pub fn is_write(&self) -> bool {
-        match self {
+        matches!(
+            self,
             Self::Create(_)
-            | Self::Create2(_)
-            | Self::CreateContainer(_)
-            | Self::CreateTtl(_)
-            | Self::Delete(_)
-            | Self::DeleteContainer(_)
-            | Self::SetData(_)
-            | Self::SetAcl(_)
-            | Self::Check(_)
-            | Self::Reconfig(_)
-            | Self::Multi(_)
-            | Self::CloseSession => true,
-            _ => false,
-        }
+                | Self::Create2(_)
+                | Self::CreateContainer(_)
+                | Self::CreateTtl(_)
+                | Self::Delete(_)
+                | Self::DeleteContainer(_)
+                | Self::SetData(_)
+                | Self::SetAcl(_)
+                | Self::Check(_)
+                | Self::Reconfig(_)
+                | Self::Multi(_)
+                | Self::CloseSession
+        )
     }
 }

@@ -77,6 +77,9 @@ pub struct KeeperConfig {
     /// How often empty containers and expired TTL nodes are looked for
     /// (`znode.container.checkIntervalMs`, a JVM property in ZooKeeper; a zoo.cfg key here).
     pub container_check_interval_ms: u64,
+    /// How long a new connection may stay silent before its handshake
+    /// (`zookeeper.nio.sessionlessCnxnTimeout`, a JVM property in ZooKeeper).
+    pub sessionless_timeout_ms: u64,
 }
 
 /// Keys ZooKeeper accepts that Ferry reads but has no use for (yet); no warning for these.
@@ -137,6 +140,7 @@ impl KeeperConfig {
             snap_count: 100_000,
             super_digest: None,
             container_check_interval_ms: 60_000,
+            sessionless_timeout_ms: 10_000,
         }
     }
 
@@ -203,6 +207,8 @@ impl KeeperConfig {
         config.container_check_interval_ms = number(get, "znode.container.checkIntervalMs")?
             .unwrap_or(60_000)
             .max(1);
+        config.sessionless_timeout_ms =
+            number(get, "zookeeper.nio.sessionlessCnxnTimeout")?.unwrap_or(10_000);
         for (key, value) in &props {
             if let Some(id) = key.strip_prefix("server.") {
                 let id: u64 = id
@@ -257,6 +263,7 @@ fn is_known_key(key: &str) -> bool {
         "superDigest",
         "zookeeper.DigestAuthenticationProvider.superDigest",
         "znode.container.checkIntervalMs",
+        "zookeeper.nio.sessionlessCnxnTimeout",
     ];
     READ.contains(&key)
         || ACCEPTED_KEYS.contains(&key)

@@ -28,10 +28,6 @@ use super::reads::Reader;
 use super::{four_letter, Keeper};
 use crate::txn::TxnKind;
 
-/// How long a new connection may stay silent before its handshake (ZooKeeper's
-/// `zookeeper.nio.sessionlessCnxnTimeout`).
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 enum Outbound {
     Frame(Vec<u8>),
     Event(WatcherEvent),
@@ -97,9 +93,10 @@ async fn run(
     let max = keeper.config.jute_max_buffer;
 
     let mut prefix = [0u8; 4];
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, reader.read_exact(&mut prefix))
+    let silence = Duration::from_millis(keeper.config.sessionless_timeout_ms);
+    tokio::time::timeout(silence, reader.read_exact(&mut prefix))
         .await
-        .map_err(|_elapsed| ConnectionError::HandshakeTimeout(HANDSHAKE_TIMEOUT))??;
+        .map_err(|_elapsed| ConnectionError::HandshakeTimeout(silence))??;
     if let Some(answer) = four_letter::answer(keeper, &prefix) {
         write_half.write_all(answer.as_bytes()).await?;
         write_half.shutdown().await?;

@@ -426,7 +426,7 @@ mod tests {
             10,
             100,
         );
-        assert_eq!(tree.stat("/").unwrap().cversion, 1);
+        assert_eq!(tree.get("/").unwrap().stat.cversion, 1, "one child created");
         assert_eq!(tree.stat("/").unwrap().pzxid, 10);
         assert_eq!(tree.ephemerals_of(7).count(), 1);
         let undo_set = tree.set_data("/a", None, 1, 11, 101).unwrap();

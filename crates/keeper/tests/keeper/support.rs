@@ -20,6 +20,7 @@ pub fn test_config(dir: &Path) -> KeeperConfig {
     let text = format!(
         "tickTime=200\ndataDir={}\nclientPort=0\nextendedTypesEnabled=true\n\
          admin.enableServer=false\n4lw.commands.whitelist=*\nznode.container.checkIntervalMs=100\n\
+         zookeeper.nio.sessionlessCnxnTimeout=300\n\
          minSessionTimeout=400\n",
         dir.display()
     );
