@@ -9,7 +9,8 @@
 //! For each server: time from process start to the first answered `ruok`; then, per workload
 //! (create, setData, getData, 90% read mix; 100-byte values), `--sessions` sessions each keep
 //! `--depth` requests in flight for `--seconds`; ops/s and p50/p99 latency are printed. Last,
-//! `--znodes` znodes are created and the server's resident memory is read from /proc.
+//! a fresh server is started, `--znodes` znodes are created and its resident memory is read
+//! from /proc.
 //! It prints figures; it never judges them.
 
 use std::io::{Read, Write as _};
@@ -467,14 +468,18 @@ fn main() {
             );
             results.push(result);
         }
+        drop(server);
+        // Memory is measured on a fresh server holding exactly the same tree for both.
         let loaded = if o.znodes > 0 {
+            let (server, _) = start(name, &o);
+            runtime.block_on(prepare(server.port, 1, o.depth));
             runtime.block_on(memory_with_znodes(&server, &o))
         } else {
             0.0
         };
         println!(
-            "{:>9}: ready in {:.0} ms, RSS idle {:.0} MiB, RSS with {} more znodes {:.0} MiB",
-            server.name,
+            "{:>9}: ready in {:.0} ms, RSS idle {:.0} MiB, RSS of a fresh server after {} creates {:.0} MiB",
+            name,
             ready.as_secs_f64() * 1000.0,
             idle,
             o.znodes,

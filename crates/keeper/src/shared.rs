@@ -27,6 +27,8 @@ pub struct Shared {
     /// Transactions applied since the last snapshot began; the keeper snapshots by this count
     /// (`snapCount`), not by log entries, which carry many transactions each.
     pub txns_since_snapshot: AtomicU64,
+    /// How long the last snapshot held the state lock (writes wait meanwhile), in µs.
+    pub last_snapshot_pause_us: AtomicU64,
 }
 
 impl Shared {
@@ -40,6 +42,7 @@ impl Shared {
             watches: Mutex::new(WatchManager::default()),
             applied: tokio::sync::watch::channel(0).0,
             txns_since_snapshot: AtomicU64::new(0),
+            last_snapshot_pause_us: AtomicU64::new(0),
         }
     }
 

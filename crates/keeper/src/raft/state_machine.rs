@@ -201,13 +201,20 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             // Serialise under the read lock (consistent with last_applied; writes wait, reads
             // go on); sync and rename after releasing it.
             let (meta, index, tmp) = {
+                let locked = std::time::Instant::now();
                 let state = shared.read();
                 shared
                     .txns_since_snapshot
                     .store(0, std::sync::atomic::Ordering::Relaxed);
                 let meta = meta_of(state.last_applied, &state.membership);
                 let index = meta.last_log_id.map_or(0, |id| id.index);
-                (meta, index, snapshot::write_temp(&dir, index, &state)?)
+                let tmp = snapshot::write_temp(&dir, index, &state)?;
+                drop(state);
+                shared.last_snapshot_pause_us.store(
+                    locked.elapsed().as_micros() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                (meta, index, tmp)
             };
             let path = snapshot::commit(&dir, index, &tmp)?;
             tracing::info!(path = %path.display(), "snapshot written");

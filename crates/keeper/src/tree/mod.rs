@@ -329,13 +329,10 @@ impl DataTree {
         }
     }
 
-    /// Inserts a node exactly as a snapshot recorded it. Parents come before children in a
-    /// snapshot, so the child can be linked at once.
+    /// Inserts a node exactly as a snapshot recorded it. Snapshots list nodes in no particular
+    /// order, so children are linked to their parents afterwards, by `link_restored`.
     pub fn restore_node(&mut self, path: &str, data: Option<Bytes>, acl: &[Acl], stat: NodeStat) {
         let acl = self.acls.acquire(acl);
-        if path != "/" {
-            self.link_child(path);
-        }
         self.index(path, stat.ephemeral_owner);
         self.nodes.insert(
             path.into(),
@@ -346,6 +343,23 @@ impl DataTree {
                 children: Children::default(),
             }),
         );
+    }
+
+    /// Links every restored node to its parent; returns a node whose parent is missing, if any.
+    pub fn link_restored(&mut self) -> Result<(), String> {
+        let paths: Vec<Box<str>> = self
+            .nodes
+            .keys()
+            .filter(|p| &***p != "/")
+            .cloned()
+            .collect();
+        for path in paths {
+            if !self.nodes.contains_key(path::parent(&path)) {
+                return Err(path.into());
+            }
+            self.link_child(&path);
+        }
+        Ok(())
     }
 
     fn stat_of(&self, path: &str) -> NodeStat {
