@@ -163,6 +163,31 @@ impl LogStore {
 }
 
 impl State {
+    /// Forgets the entries from `index` on (truncation).
+    fn forget_from(&mut self, index: u64) {
+        let removed = self.entries.split_off(&index);
+        let uncached = self.cache.split_off(&index);
+        self.uncount(&uncached, &removed);
+    }
+
+    /// Forgets the entries up to and including `index` (purge).
+    fn forget_through(&mut self, index: u64) {
+        let kept = self.entries.split_off(&(index + 1));
+        let removed = std::mem::replace(&mut self.entries, kept);
+        let kept_cache = self.cache.split_off(&(index + 1));
+        let uncached = std::mem::replace(&mut self.cache, kept_cache);
+        self.uncount(&uncached, &removed);
+    }
+
+    fn uncount(&mut self, uncached: &BTreeMap<u64, Entry>, places: &BTreeMap<u64, Located>) {
+        let bytes: usize = uncached
+            .keys()
+            .filter_map(|index| places.get(index))
+            .map(|place| place.len as usize)
+            .sum();
+        self.cache_bytes = self.cache_bytes.saturating_sub(bytes);
+    }
+
     /// Drops the oldest cached entries beyond the cache budget, but only those already written
     /// (so they can be read back from their segment).
     fn evict(&mut self, written: u64) {
@@ -514,14 +539,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 return Ok(());
             };
             let (segment, offset) = (first.segment, first.offset);
-            let removed = state.entries.split_off(&log_id.index);
-            let dropped = state.cache.split_off(&log_id.index);
-            let dropped_bytes: usize = dropped
-                .keys()
-                .filter_map(|i| removed.get(i))
-                .map(|place| place.len as usize)
-                .sum();
-            state.cache_bytes = state.cache_bytes.saturating_sub(dropped_bytes);
+            state.forget_from(log_id.index);
             let keep = state.segments.partition_point(|&base| base <= segment);
             let delete = state.segments.split_off(keep);
             state.current_len = offset;
@@ -543,16 +561,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         let meta = {
             let mut state = self.lock();
-            let kept = state.entries.split_off(&(log_id.index + 1));
-            let purged = std::mem::replace(&mut state.entries, kept);
-            let kept_cache = state.cache.split_off(&(log_id.index + 1));
-            let purged_cache = std::mem::replace(&mut state.cache, kept_cache);
-            let purged_bytes: usize = purged_cache
-                .keys()
-                .filter_map(|i| purged.get(i))
-                .map(|place| place.len as usize)
-                .sum();
-            state.cache_bytes = state.cache_bytes.saturating_sub(purged_bytes);
+            state.forget_through(log_id.index);
             state.meta.last_purged = Some(log_id);
             // A segment can go once the next one starts at or below the first kept index.
             let mut delete = Vec::new();
@@ -567,5 +576,39 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         };
         self.save_meta(&meta)
             .map_err(|e| storage_error(StorageIOError::write_logs, &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use openraft::testing::{StoreBuilder, Suite};
+
+    use super::*;
+    use crate::database::Database;
+    use crate::raft::state_machine::StateMachine;
+    use crate::shared::Shared;
+
+    /// Builds a fresh log store and state machine in a temporary directory, for openraft's
+    /// storage conformance suite.
+    struct Builder;
+
+    impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Builder {
+        async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError> {
+            let dir =
+                tempfile::tempdir().map_err(|e| storage_error(StorageIOError::write_logs, &e))?;
+            let (log, _) = LogStore::open(&dir.path().join("raft"), true)
+                .map_err(|e| storage_error(StorageIOError::write_logs, &e))?;
+            let shared = Arc::new(Shared::new(Database::new(false)));
+            let state_machine = StateMachine::open(shared, dir.path().join("snapshots"), false)
+                .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
+            Ok((dir, log, state_machine))
+        }
+    }
+
+    #[test]
+    fn passes_openraft_storage_suite() {
+        Suite::test_all(Builder).unwrap();
     }
 }

@@ -12,12 +12,24 @@ use crate::ops;
 use crate::shared::Shared;
 use crate::txn::AppliedBatch;
 
+/// The newest snapshot's meta and file (the data is read back only when a peer needs it).
+type CurrentSnapshot =
+    Arc<std::sync::Mutex<Option<(SnapshotMeta<u64, openraft::BasicNode>, PathBuf)>>>;
+
+fn set_current(
+    current: &CurrentSnapshot,
+    meta: SnapshotMeta<u64, openraft::BasicNode>,
+    path: PathBuf,
+) {
+    *current.lock().unwrap_or_else(|p| p.into_inner()) = Some((meta, path));
+}
+
 pub struct StateMachine {
     shared: Arc<Shared>,
     snapshot_dir: PathBuf,
     extended_types: bool,
-    /// The newest snapshot: its meta and its file (read back only when a peer needs it).
-    current: Option<(SnapshotMeta<u64, openraft::BasicNode>, PathBuf)>,
+    /// The newest snapshot, shared with the snapshot builder that replaces it.
+    current: CurrentSnapshot,
 }
 
 impl StateMachine {
@@ -27,7 +39,7 @@ impl StateMachine {
         snapshot_dir: PathBuf,
         extended_types: bool,
     ) -> Result<Self, snapshot::SnapshotError> {
-        let mut current = None;
+        let current = CurrentSnapshot::default();
         if let Some((state, path)) = snapshot::load_latest(&snapshot_dir, extended_types)? {
             let meta = meta_of(state.last_applied, &state.membership);
             tracing::info!(
@@ -37,7 +49,7 @@ impl StateMachine {
             );
             shared.publish_applied(state.last_applied.map_or(0, |id| id.index));
             *shared.write() = state;
-            current = Some((meta, path));
+            set_current(&current, meta, path);
         }
         Ok(Self {
             shared,
@@ -119,6 +131,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         SnapshotBuilder {
             shared: self.shared.clone(),
             dir: self.snapshot_dir.clone(),
+            current: self.current.clone(),
         }
     }
 
@@ -136,35 +149,40 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta<u64, openraft::BasicNode>,
         data: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let io = |e: std::io::Error| storage_error(StorageIOError::read_state_machine, &e);
-        let mut data = data;
-        tokio::io::AsyncWriteExt::flush(&mut data)
-            .await
-            .map_err(io)?;
+        let mut data = *data;
+        data.seek(std::io::SeekFrom::Start(0)).await.map_err(io)?;
+        let mut bytes = Vec::new();
+        data.read_to_end(&mut bytes).await.map_err(io)?;
         drop(data);
-        let received = self.receiving_path();
-        let bytes = std::fs::read(&received).map_err(io)?;
         let state = snapshot::decode(&bytes, self.extended_types)
             .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
         let index = meta.last_log_id.map_or(0, |id| id.index);
-        let path = snapshot::commit(&self.snapshot_dir, index, &received)
+        let path = snapshot::write(&self.snapshot_dir, index, &bytes)
             .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
+        let _ = std::fs::remove_file(self.receiving_path());
         let applied = state.last_applied.map_or(0, |id| id.index);
         *self.shared.write() = state;
         self.shared.publish_applied(applied);
-        self.current = Some((meta.clone(), path));
+        set_current(&self.current, meta.clone(), path);
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
-        let Some((meta, path)) = &self.current else {
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some((meta, path)) = current else {
             return Ok(None);
         };
-        let file = tokio::fs::File::open(path)
+        let file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
         Ok(Some(Snapshot {
-            meta: meta.clone(),
+            meta,
             snapshot: Box::new(file),
         }))
     }
@@ -191,6 +209,7 @@ fn next_zxid(last: i64, term: u64) -> i64 {
 pub struct SnapshotBuilder {
     shared: Arc<Shared>,
     dir: PathBuf,
+    current: CurrentSnapshot,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -224,6 +243,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?
         .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
         let (meta, path) = written;
+        set_current(&self.current, meta.clone(), path.clone());
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
