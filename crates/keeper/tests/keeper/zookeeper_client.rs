@@ -278,3 +278,30 @@ async fn restart_restores_from_snapshot_plus_log() {
     assert_eq!(client.get_data("/n59").await.unwrap().0, b"59");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_super_user_passes_every_acl() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::support::test_config(dir.path());
+    config.super_digest = Some(ferry_keeper::acl::digest("super:letmein"));
+    let server = TestKeeper::start_with(config).await;
+    let owner = connect(&server.address).await;
+    owner.auth("digest", b"owner:pw").await.unwrap();
+    let private = zk::CreateMode::Persistent.with_acls(zk::Acls::creator_all());
+    owner.create("/locked", b"secret", &private).await.unwrap();
+
+    let admin = connect(&server.address).await;
+    assert!(matches!(
+        admin.get_data("/locked").await,
+        Err(zk::Error::NoAuth)
+    ));
+    admin.auth("digest", b"super:wrong").await.unwrap();
+    assert!(matches!(
+        admin.get_data("/locked").await,
+        Err(zk::Error::NoAuth)
+    ));
+    admin.auth("digest", b"super:letmein").await.unwrap();
+    assert_eq!(admin.get_data("/locked").await.unwrap().0, b"secret");
+    admin.delete("/locked", None).await.unwrap();
+    server.stop().await;
+}
