@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use super::reads::Reader;
+use super::registry::PacketCounters;
 use super::{four_letter, Keeper};
 use crate::txn::TxnKind;
 
@@ -53,12 +55,12 @@ enum ConnectionError {
 
 pub async fn serve(keeper: Arc<Keeper>, stream: TcpStream, peer: SocketAddr) {
     let max = keeper.config.max_client_cnxns;
-    let Some((id, closed)) = keeper.registry.admit(peer, max) else {
+    let Some((id, closed, packets)) = keeper.registry.admit(peer, max) else {
         tracing::warn!(%peer, max, "too many connections from this address, closing");
         return;
     };
     let _ = stream.set_nodelay(true);
-    match run(&keeper, stream, peer, id, closed).await {
+    match run(&keeper, stream, peer, id, closed, packets).await {
         Ok(()) => tracing::debug!(%peer, "connection closed"),
         Err(ConnectionError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             tracing::debug!(%peer, "client went away")
@@ -87,6 +89,7 @@ async fn run(
     peer: SocketAddr,
     id: u64,
     mut closed: watch::Receiver<bool>,
+    packets: Arc<PacketCounters>,
 ) -> Result<(), ConnectionError> {
     let (read_half, mut write_half) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
@@ -125,7 +128,12 @@ async fn run(
             let _ = event_out.send(Outbound::Event(event));
         }),
     );
-    let writer = tokio::spawn(write_loop(write_half, outbound));
+    let writer = tokio::spawn(write_loop(
+        write_half,
+        outbound,
+        keeper.clone(),
+        packets.clone(),
+    ));
     let (steps, queue) = mpsc::unbounded_channel::<Step>();
     let responder = tokio::spawn(respond_loop(queue, out.clone()));
     let mut auth = vec![Id {
@@ -142,14 +150,16 @@ async fn run(
             Err(e) => break Err(e),
         };
         keeper.stats.received();
+        packets.received.fetch_add(1, Ordering::Relaxed);
         keeper.sessions.touch(session);
         let started = Instant::now();
         match handle(keeper, session, id, &mut auth, &body) {
             Ok(Some(step)) => {
-                let keeper = keeper.clone();
+                let outstanding = Outstanding::new(keeper.clone());
                 let timed: Step = Box::pin(async move {
                     let answer = step.await;
-                    keeper
+                    outstanding
+                        .0
                         .stats
                         .record_latency(started.elapsed().as_micros() as u64);
                     answer
@@ -169,6 +179,23 @@ async fn run(
     drop(out);
     let _ = writer.await;
     result
+}
+
+/// Counts a request as outstanding until its step is done or dropped (a closing connection
+/// drops the steps it will not answer).
+struct Outstanding(Arc<Keeper>);
+
+impl Outstanding {
+    fn new(keeper: Arc<Keeper>) -> Self {
+        keeper.stats.outstanding.fetch_add(1, Ordering::Relaxed);
+        Self(keeper)
+    }
+}
+
+impl Drop for Outstanding {
+    fn drop(&mut self) {
+        self.0.stats.outstanding.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// New session or re-attach to an existing one. A refused attach answers with session 0.
@@ -447,7 +474,12 @@ async fn respond_loop(
     }
 }
 
-async fn write_loop(mut socket: OwnedWriteHalf, mut outbound: mpsc::UnboundedReceiver<Outbound>) {
+async fn write_loop(
+    mut socket: OwnedWriteHalf,
+    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    keeper: Arc<Keeper>,
+    packets: Arc<PacketCounters>,
+) {
     let mut buffer = Vec::with_capacity(64 * 1024);
     let notification = ReplyHeader {
         xid: ferry_jute::xid::NOTIFICATION,
@@ -458,6 +490,10 @@ async fn write_loop(mut socket: OwnedWriteHalf, mut outbound: mpsc::UnboundedRec
         let mut next = Some(first);
         let mut closing = false;
         while let Some(item) = next.take() {
+            if !matches!(item, Outbound::Close) {
+                keeper.stats.sent();
+                packets.sent.fetch_add(1, Ordering::Relaxed);
+            }
             match item {
                 Outbound::Frame(frame) => buffer.extend_from_slice(&frame),
                 Outbound::Event(event) => {

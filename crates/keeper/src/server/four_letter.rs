@@ -126,7 +126,15 @@ pub fn metrics(keeper: &Keeper) -> Vec<(&'static str, String)> {
             "zk_num_alive_connections",
             keeper.registry.len().to_string(),
         ),
-        ("zk_outstanding_requests", "0".to_string()),
+        (
+            "zk_outstanding_requests",
+            keeper
+                .stats
+                .outstanding
+                .load(Ordering::Relaxed)
+                .max(0)
+                .to_string(),
+        ),
         ("zk_znode_count", tree.node_count().to_string()),
         ("zk_watch_count", watch_count.to_string()),
         ("zk_ephemerals_count", ephemerals.to_string()),

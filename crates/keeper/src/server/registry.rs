@@ -4,9 +4,16 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
+
+/// Packets in and out of one connection; the connection counts, `cons` reads.
+#[derive(Default)]
+pub struct PacketCounters {
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+}
 
 /// What the registry keeps per connection.
 pub struct ConnectionInfo {
@@ -14,8 +21,7 @@ pub struct ConnectionInfo {
     pub session: i64,
     /// Set to true to make the connection close itself.
     pub close: watch::Sender<bool>,
-    pub received: u64,
-    pub sent: u64,
+    pub packets: Arc<PacketCounters>,
 }
 
 #[derive(Default)]
@@ -36,7 +42,11 @@ impl Registry {
     }
 
     /// Admits a connection from `peer` unless that address already has `max` (0: no limit).
-    pub fn admit(&self, peer: SocketAddr, max: u32) -> Option<(u64, watch::Receiver<bool>)> {
+    pub fn admit(
+        &self,
+        peer: SocketAddr,
+        max: u32,
+    ) -> Option<(u64, watch::Receiver<bool>, Arc<PacketCounters>)> {
         let mut inner = self.lock();
         let count = inner.per_ip.entry(peer.ip()).or_default();
         if max > 0 && *count >= max {
@@ -45,17 +55,17 @@ impl Registry {
         *count += 1;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let (close, closed) = watch::channel(false);
+        let packets = Arc::new(PacketCounters::default());
         inner.connections.insert(
             id,
             ConnectionInfo {
                 peer,
                 session: 0,
                 close,
-                received: 0,
-                sent: 0,
+                packets: packets.clone(),
             },
         );
-        Some((id, closed))
+        Some((id, closed, packets))
     }
 
     pub fn leave(&self, id: u64) {
@@ -91,22 +101,19 @@ impl Registry {
         }
     }
 
-    pub fn count_packet(&self, id: u64, received: bool) {
-        if let Some(info) = self.lock().connections.get_mut(&id) {
-            if received {
-                info.received += 1;
-            } else {
-                info.sent += 1;
-            }
-        }
-    }
-
     /// (peer, session, received, sent) of every connection, for `cons` and `dump`.
     pub fn snapshot(&self) -> Vec<(SocketAddr, i64, u64, u64)> {
         self.lock()
             .connections
             .values()
-            .map(|i| (i.peer, i.session, i.received, i.sent))
+            .map(|i| {
+                (
+                    i.peer,
+                    i.session,
+                    i.packets.received.load(Ordering::Relaxed),
+                    i.packets.sent.load(Ordering::Relaxed),
+                )
+            })
             .collect()
     }
 
@@ -129,9 +136,9 @@ impl Registry {
 
     /// `crst`: zero the per-connection counters.
     pub fn reset_counters(&self) {
-        for info in self.lock().connections.values_mut() {
-            info.received = 0;
-            info.sent = 0;
+        for info in self.lock().connections.values() {
+            info.packets.received.store(0, Ordering::Relaxed);
+            info.packets.sent.store(0, Ordering::Relaxed);
         }
     }
 }

@@ -167,3 +167,38 @@ async fn hostile_clients_are_closed_and_others_go_on() {
     client.create("/alive", b"", &open).await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn cons_and_srvr_count_packets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestKeeper::start(dir.path()).await;
+    let client = zookeeper_client::Client::connector()
+        .with_session_timeout(Duration::from_secs(2))
+        .connect(&server.address)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        client.check_stat("/").await.unwrap();
+    }
+    let cons = four_letter(&server.address, "cons").await;
+    let line = cons
+        .lines()
+        .find(|l| l.contains(&format!("sid=0x{:x}", client.session_id().0)))
+        .unwrap_or_else(|| panic!("the client's connection is listed: {cons}"));
+    let received: u64 = line
+        .split("recved=")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(received >= 3, "{line}");
+    let srvr = four_letter(&server.address, "srvr").await;
+    let sent: u64 = srvr
+        .lines()
+        .find_map(|l| l.strip_prefix("Sent: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(sent >= 3, "{srvr}");
+    assert!(srvr.contains("Outstanding: 0"), "{srvr}");
+    server.stop().await;
+}
