@@ -1,0 +1,106 @@
+//! Whole frames: header plus body, as the broker reads and writes them.
+//!
+//! A frame here is what follows Kafka's 4-byte big-endian size prefix;
+//! the connection layer strips and adds that prefix (and enforces
+//! `socket.request.max.bytes` before a frame is ever buffered).
+//!
+//! # Answering unsupported requests
+//!
+//! [`decode_request`] fails with [`ProtocolError::UnsupportedApiKey`] or
+//! [`ProtocolError::UnsupportedVersion`] (both carry the correlation id)
+//! before reading anything past the fixed header prefix. Kafka's rule,
+//! which clients depend on: an **ApiVersions** request at a version the
+//! broker does not support gets an ApiVersions **v0** response (header v0)
+//! with error `UNSUPPORTED_VERSION` and the full list of supported APIs,
+//! so the client can retry at a version both sides know; build it with
+//! [`api_versions_fallback`]. For other APIs Kafka closes the connection
+//! (the client negotiated versions first, so this is a client bug). An
+//! ApiVersions request at a supported version whose body does not decode
+//! gets Kafka's `INVALID_REQUEST` in an ApiVersions response.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::body::{RequestBody, ResponseBody};
+use crate::error::{ProtocolError, Result};
+use crate::error_code::ErrorCode;
+use crate::header::{RequestHeader, ResponseHeader};
+use crate::messages::ApiVersionsResponse;
+use crate::primitives::Reader;
+use crate::ApiKey;
+
+/// Decodes a request frame (copying it once; see [`decode_request_bytes`]).
+pub fn decode_request(frame: &[u8]) -> Result<(RequestHeader, RequestBody)> {
+    decode_request_bytes(Bytes::copy_from_slice(frame))
+}
+
+/// Decodes a request frame without copying: record sets in the body are
+/// slices of `frame`. Trailing bytes after the body are ignored, as Kafka
+/// does.
+pub fn decode_request_bytes(frame: Bytes) -> Result<(RequestHeader, RequestBody)> {
+    let mut r = Reader::new(frame);
+    let prefix = RequestHeader::read_prefix(&mut r.clone())?;
+    let api = ApiKey::from_key(prefix.api_key).ok_or(ProtocolError::UnsupportedApiKey {
+        api_key: prefix.api_key,
+        correlation_id: prefix.correlation_id,
+    })?;
+    let version = prefix.api_version;
+    if !api.supports(version) {
+        return Err(ProtocolError::UnsupportedVersion {
+            api_key: prefix.api_key,
+            api_version: version,
+            correlation_id: prefix.correlation_id,
+        });
+    }
+    let header = RequestHeader::read(&mut r, api.request_header_version(version))?;
+    let body = RequestBody::decode(api, &mut r, version)?;
+    Ok((header, body))
+}
+
+/// Encodes a request frame (header at the version the API requires).
+/// `header.api_key` is set from the body.
+pub fn encode_request(header: &RequestHeader, body: &RequestBody) -> Result<BytesMut> {
+    let api = body.api_key();
+    let mut header = header.clone();
+    header.api_key = api.key();
+    let mut buf = BytesMut::new();
+    header.write(&mut buf, api.request_header_version(header.api_version))?;
+    body.encode(header.api_version, &mut buf)?;
+    Ok(buf)
+}
+
+/// Encodes a response frame to a request of `api_version`, with the
+/// response header version the API requires.
+pub fn encode_response(
+    correlation_id: i32,
+    api_version: i16,
+    body: &ResponseBody,
+) -> Result<BytesMut> {
+    let api = body.api_key();
+    let mut buf = BytesMut::new();
+    ResponseHeader {
+        correlation_id,
+        ..Default::default()
+    }
+    .write(&mut buf, api.response_header_version(api_version));
+    body.encode(api_version, &mut buf)?;
+    Ok(buf)
+}
+
+/// Decodes a response frame to a request of `api` at `api_version`.
+pub fn decode_response(
+    api: ApiKey,
+    api_version: i16,
+    frame: Bytes,
+) -> Result<(ResponseHeader, ResponseBody)> {
+    let mut r = Reader::new(frame);
+    let header = ResponseHeader::read(&mut r, api.response_header_version(api_version))?;
+    let body = ResponseBody::decode(api, &mut r, api_version)?;
+    Ok((header, body))
+}
+
+/// The answer to an ApiVersions request at an unsupported version: a v0
+/// response with `UNSUPPORTED_VERSION` and every supported API.
+pub fn api_versions_fallback(correlation_id: i32) -> Result<BytesMut> {
+    let body = ApiVersionsResponse::supported(ErrorCode::UnsupportedVersion.code());
+    encode_response(correlation_id, 0, &body.into())
+}

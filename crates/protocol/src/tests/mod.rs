@@ -1,0 +1,4 @@
+//! Crate-level tests.
+
+mod properties;
+mod vectors;
