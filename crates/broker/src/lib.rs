@@ -1,0 +1,23 @@
+//! The Kafka-compatible broker; today only its ZooKeeper metadata layer.
+//!
+//! [`zk`] keeps the cluster's metadata in ZooKeeper (ferry keeper or Apache ZooKeeper 3.8) in
+//! Kafka 2.x's znode layout and JSON formats, so that Kafka 2.x tools and brokers reading the same
+//! tree see what they expect: cluster id, broker registrations, controller election, topic
+//! assignments, partition state, topic configs and their change notifications, topic deletion,
+//! producer id blocks.
+//!
+//! Invariants the metadata layer keeps:
+//! - Every state change is a conditional write: a create that fails if the node exists, or a
+//!   write naming the znode version it read. A write that loses a race fails with its own error
+//!   ([`zk::ZkError::StaleVersion`], [`zk::ZkError::ControllerMoved`], ...) and is never retried
+//!   blindly over someone else's change.
+//! - Writes made on the controller's behalf can be fenced by the controller epoch's znode version
+//!   ([`zk::ControllerEpoch`]): they are sent as one `multi` with a version check of
+//!   `/controller_epoch`, so a deposed controller cannot write.
+//! - JSON is written in the shape (and, where Kafka's is stable, the key order) Kafka 2.8
+//!   writes, and read leniently as Kafka reads it (unknown keys ignored, older versions
+//!   accepted).
+//! - Paths are client paths: the chroot of `zookeeper.connect` is handled by the ZooKeeper
+//!   client, and created (as Kafka does) before the session that uses it is opened.
+
+pub mod zk;
