@@ -82,10 +82,6 @@ impl SessionTracker {
         self.tick
     }
 
-    pub fn count(&self) -> usize {
-        self.lock().len()
-    }
-
     fn deadline(&self, timeout: Duration) -> Instant {
         Instant::now() + timeout
     }

@@ -100,19 +100,9 @@ impl WatchManager {
         removed.is_some()
     }
 
-    pub fn has(&self, table: Table, path: &str, watcher: WatcherId) -> bool {
-        self.table(table)
-            .get(path)
-            .is_some_and(|w| w.contains_key(&watcher))
-    }
-
     /// Whether anyone watches `path` in `table`.
     pub fn is_watched(&self, table: Table, path: &str) -> bool {
         self.table(table).get(path).is_some_and(|w| !w.is_empty())
-    }
-
-    pub fn mode(&self, table: Table, path: &str, watcher: WatcherId) -> Option<WatchMode> {
-        self.table(table).get(path)?.get(&watcher).copied()
     }
 
     /// Fires the watches `trigger` concerns.

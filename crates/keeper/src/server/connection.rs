@@ -314,7 +314,11 @@ fn handle(
             reply(xid, last_zxid(), ErrorCode::Unimplemented.code(), &[]),
             false,
         ),
-        Request::CloseSession => submit(keeper, session, xid, auth, TxnKind::CloseSession, true),
+        Request::CloseSession => {
+            // The client is leaving: stop tracking it now rather than expiring it later.
+            keeper.sessions.forget(session);
+            submit(keeper, session, xid, auth, TxnKind::CloseSession, true)
+        }
         request if request.is_write() => {
             let kind = TxnKind::Request {
                 op: op.code(),
