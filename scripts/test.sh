@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(zookeeper zookeeper-bin)
+APT_PACKAGES=(zookeeper zookeeper-bin kafkacat)
 FAILED=()
 
 section() { printf '\n===== %s =====\n' "$*"; }

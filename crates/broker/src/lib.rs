@@ -1,4 +1,18 @@
-//! The Kafka-compatible broker; today only its ZooKeeper metadata layer.
+//! The Kafka-compatible broker: a single node serving Kafka clients, its metadata in ZooKeeper.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`config`] | `server.properties` and `--override` |
+//! | [`broker`] | startup (ZooKeeper session, registration, controller) and shared state |
+//! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
+//! | [`server`] | the TCP listener; one task per connection, responses in request order |
+//! | `handlers` | one file per Kafka API (ApiVersions, Metadata, Produce, Fetch, ListOffsets, CreateTopics) |
+//! | [`zk`] | Kafka 2.x's znode layout |
+//!
+//! Request handling invariants: nothing from the network can panic the broker; a bad or
+//! oversize request closes its own connection only; ApiVersions advertises exactly the APIs
+//! `handlers` answers.
+//!
 //!
 //! [`zk`] keeps the cluster's metadata in ZooKeeper (ferry keeper or Apache ZooKeeper 3.8) in
 //! Kafka 2.x's znode layout and JSON formats, so that Kafka 2.x tools and brokers reading the same
@@ -20,4 +34,12 @@
 //! - Paths are client paths: the chroot of `zookeeper.connect` is handled by the ZooKeeper
 //!   client, and created (as Kafka does) before the session that uses it is opened.
 
+pub mod broker;
+pub mod config;
+mod handlers;
+pub mod replicas;
+pub mod server;
 pub mod zk;
+
+pub use broker::{Broker, BrokerError};
+pub use config::{BrokerConfig, ConfigError, Listener};

@@ -1,6 +1,8 @@
 //! `ferry`: one binary for the keeper, the broker, standalone mode and the operator's tools.
 
+mod broker_cmd;
 mod keeper_cmd;
+mod standalone_cmd;
 mod zk_cli;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,10 @@ struct Cli {
 enum Command {
     /// The ZooKeeper-compatible coordination service.
     Keeper(keeper_cmd::KeeperArgs),
+    /// The Kafka-compatible broker (kafka-server-start.sh).
+    Broker(broker_cmd::BrokerArgs),
+    /// A keeper and a broker in one process, zero configuration (ports 2181 and 9092).
+    Standalone(standalone_cmd::StandaloneArgs),
     /// A ZooKeeper shell with zkCli.sh's commands and flags (`-server host:port [command]`).
     #[command(name = "zk-cli", disable_help_flag = true)]
     ZkCli {
@@ -34,6 +40,8 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keeper(args) => keeper_cmd::run(args),
+        Command::Broker(args) => broker_cmd::run(args),
+        Command::Standalone(args) => standalone_cmd::run(args),
         Command::ZkCli { args } => zk_cli::run(args),
     };
     match result {

@@ -1,0 +1,296 @@
+//! `server.properties`: the broker's configuration, read as Kafka reads it (Java properties,
+//! `key=value` or `key: value`, `#`/`!` comments), plus `--override key=value`.
+//!
+//! Only the keys this broker acts on are typed here; other keys Kafka knows are accepted
+//! silently so that an existing file works, and keys nobody knows are warned about.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A configuration that cannot be used, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid value {value:?} for {key}: {reason}")]
+    Invalid {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("missing required setting {0}")]
+    Missing(&'static str),
+    #[error("override {0:?} is not key=value")]
+    BadOverride(String),
+}
+
+/// Where the broker listens and what it tells clients to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub host: String,
+    pub port: u16,
+}
+
+/// The settings the broker acts on.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub broker_id: i32,
+    pub listener: Listener,
+    pub advertised: Listener,
+    pub log_dirs: Vec<PathBuf>,
+    pub num_partitions: i32,
+    pub default_replication_factor: i16,
+    pub zookeeper_connect: String,
+    pub zookeeper_session_timeout: Duration,
+    pub auto_create_topics: bool,
+    pub message_max_bytes: usize,
+    pub socket_request_max_bytes: usize,
+}
+
+/// Keys Kafka 2.x knows that this broker reads but does not act on yet: no warning for them.
+const KNOWN_UNUSED: &[&str] = &[
+    "num.network.threads",
+    "num.io.threads",
+    "socket.send.buffer.bytes",
+    "socket.receive.buffer.bytes",
+    "num.recovery.threads.per.data.dir",
+    "offsets.topic.replication.factor",
+    "offsets.topic.num.partitions",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+    "log.retention.hours",
+    "log.retention.ms",
+    "log.retention.bytes",
+    "log.segment.bytes",
+    "log.roll.hours",
+    "log.retention.check.interval.ms",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "zookeeper.connection.timeout.ms",
+    "group.initial.rebalance.delay.ms",
+    "delete.topic.enable",
+    "min.insync.replicas",
+    "unclean.leader.election.enable",
+    "listener.security.protocol.map",
+    "inter.broker.listener.name",
+];
+
+const TYPED: &[&str] = &[
+    "broker.id",
+    "listeners",
+    "advertised.listeners",
+    "log.dirs",
+    "log.dir",
+    "num.partitions",
+    "default.replication.factor",
+    "zookeeper.connect",
+    "zookeeper.session.timeout.ms",
+    "auto.create.topics.enable",
+    "message.max.bytes",
+    "socket.request.max.bytes",
+];
+
+/// Parses Java properties text into key/value pairs (later keys win, as in Java).
+pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let split = line.find(['=', ':']).unwrap_or(line.len());
+        let key = line[..split].trim();
+        let value = line.get(split + 1..).unwrap_or("").trim();
+        out.insert(key.to_string(), value.to_string());
+    }
+    out
+}
+
+/// Applies `--override key=value` pairs on top of the file's settings.
+pub fn apply_overrides(
+    props: &mut BTreeMap<String, String>,
+    overrides: &[String],
+) -> Result<(), ConfigError> {
+    for o in overrides {
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| ConfigError::BadOverride(o.clone()))?;
+        props.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(())
+}
+
+fn invalid(key: &str, value: &str, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        value: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    props: &BTreeMap<String, String>,
+    key: &str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match props.get(key) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|e| invalid(key, v, e)),
+    }
+}
+
+/// `PLAINTEXT://host:port` (first listener; only PLAINTEXT is served for now).
+fn parse_listener(key: &str, value: &str) -> Result<Listener, ConfigError> {
+    let first = value.split(',').next().unwrap_or("").trim();
+    let (scheme, rest) = first
+        .split_once("://")
+        .ok_or_else(|| invalid(key, value, "expected PLAINTEXT://host:port"))?;
+    if !scheme.eq_ignore_ascii_case("PLAINTEXT") {
+        return Err(invalid(
+            key,
+            value,
+            "only PLAINTEXT listeners are supported",
+        ));
+    }
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| invalid(key, value, "missing port"))?;
+    let port = port.parse().map_err(|e| invalid(key, value, e))?;
+    Ok(Listener {
+        host: host.trim_matches(['[', ']']).to_string(),
+        port,
+    })
+}
+
+impl BrokerConfig {
+    /// Reads a `server.properties` file and applies overrides.
+    pub fn load(path: &std::path::Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut props = parse_properties(&text);
+        apply_overrides(&mut props, overrides)?;
+        Self::from_properties(&props)
+    }
+
+    /// Builds the typed configuration, warning about keys nobody knows.
+    pub fn from_properties(props: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        for key in props.keys() {
+            if !TYPED.contains(&key.as_str()) && !KNOWN_UNUSED.contains(&key.as_str()) {
+                tracing::warn!(key, "unknown configuration key ignored");
+            }
+        }
+        let listener = match props.get("listeners") {
+            Some(v) => parse_listener("listeners", v)?,
+            None => Listener {
+                host: String::new(),
+                port: 9092,
+            },
+        };
+        let advertised = match props.get("advertised.listeners") {
+            Some(v) => parse_listener("advertised.listeners", v)?,
+            // Kafka advertises the listener, and the canonical host name when it is a wildcard.
+            None if listener.host.is_empty() || listener.host == "0.0.0.0" => Listener {
+                host: "localhost".to_string(),
+                port: listener.port,
+            },
+            None => listener.clone(),
+        };
+        let dirs = props
+            .get("log.dirs")
+            .or_else(|| props.get("log.dir"))
+            .map(String::as_str)
+            .unwrap_or("/tmp/kafka-logs");
+        let log_dirs: Vec<PathBuf> = dirs
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if log_dirs.is_empty() {
+            return Err(invalid("log.dirs", dirs, "no directory given"));
+        }
+        let zookeeper_connect = props
+            .get("zookeeper.connect")
+            .cloned()
+            .ok_or(ConfigError::Missing("zookeeper.connect"))?;
+        let auto = props
+            .get("auto.create.topics.enable")
+            .map(String::as_str)
+            .unwrap_or("true");
+        let auto_create_topics = match auto.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(invalid("auto.create.topics.enable", auto, "not a boolean")),
+        };
+        let config = BrokerConfig {
+            broker_id: number(props, "broker.id", 0)?,
+            listener,
+            advertised,
+            log_dirs,
+            num_partitions: number(props, "num.partitions", 1)?,
+            default_replication_factor: number(props, "default.replication.factor", 1)?,
+            zookeeper_connect,
+            zookeeper_session_timeout: Duration::from_millis(number(
+                props,
+                "zookeeper.session.timeout.ms",
+                18_000,
+            )?),
+            auto_create_topics,
+            message_max_bytes: number(props, "message.max.bytes", 1_048_588)?,
+            socket_request_max_bytes: number(props, "socket.request.max.bytes", 104_857_600)?,
+        };
+        if config.broker_id < 0 {
+            return Err(invalid(
+                "broker.id",
+                &config.broker_id.to_string(),
+                "must be >= 0",
+            ));
+        }
+        if config.num_partitions < 1 {
+            let v = config.num_partitions.to_string();
+            return Err(invalid("num.partitions", &v, "must be >= 1"));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_typical_file_with_overrides() {
+        let mut props = parse_properties(
+            "# comment\nbroker.id=3\nlisteners=PLAINTEXT://0.0.0.0:9093\n\
+             log.dirs=/a,/b\nzookeeper.connect=h:2181/kafka\nnum.partitions : 4\n",
+        );
+        apply_overrides(&mut props, &["broker.id=5".to_string()]).expect("override");
+        let c = BrokerConfig::from_properties(&props).expect("valid");
+        assert_eq!(c.broker_id, 5);
+        assert_eq!(c.listener.port, 9093);
+        assert_eq!(c.advertised.host, "localhost");
+        assert_eq!(c.log_dirs.len(), 2);
+        assert_eq!(c.num_partitions, 4);
+        assert_eq!(c.zookeeper_connect, "h:2181/kafka");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let props = parse_properties("zookeeper.connect=h:1\nnum.partitions=x\n");
+        let err = BrokerConfig::from_properties(&props).expect_err("invalid");
+        assert!(err.to_string().contains("num.partitions"), "{err}");
+        let props = parse_properties("zookeeper.connect=h:1\nlisteners=SSL://h:1\n");
+        let err = BrokerConfig::from_properties(&props).expect_err("invalid");
+        assert!(err.to_string().contains("listeners"), "{err}");
+    }
+}

@@ -1,0 +1,107 @@
+//! CreateTopics: validate, write the topic to ZooKeeper with every replica on this broker, and
+//! serve it.
+//!
+//! Explicit assignments and replication factors above 1 name brokers this single broker cannot
+//! stand in for, so they are refused (INVALID_REPLICA_ASSIGNMENT / INVALID_REPLICATION_FACTOR)
+//! rather than silently created with fewer replicas. -1 means the broker's default.
+
+use ferry_kafka_protocol::messages::create_topics::{
+    CreatableTopic, CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse,
+};
+use ferry_kafka_protocol::ErrorCode;
+
+use crate::broker::Broker;
+use crate::zk::{validate_topic_name, ZkError};
+
+pub async fn handle(
+    broker: &Broker,
+    request: CreateTopicsRequest,
+    version: i16,
+) -> CreateTopicsResponse {
+    let mut topics = Vec::with_capacity(request.topics.len());
+    for topic in request.topics {
+        let result = create(broker, &topic, request.validate_only).await;
+        let (error, message, partitions, rf) = match result {
+            Ok((partitions, rf)) => (ErrorCode::None, None, partitions, rf),
+            Err((code, message)) => (code, Some(message), -1, -1),
+        };
+        topics.push(CreatableTopicResult {
+            name: topic.name,
+            error_code: error.code(),
+            error_message: message,
+            num_partitions: partitions,
+            replication_factor: rf,
+            // v5+ would list the topic's configs; none are set per topic yet.
+            configs: (version >= 5).then(Vec::new),
+            ..Default::default()
+        });
+    }
+    CreateTopicsResponse {
+        topics,
+        ..Default::default()
+    }
+}
+
+type Refusal = (ErrorCode, String);
+
+async fn create(
+    broker: &Broker,
+    topic: &CreatableTopic,
+    validate_only: bool,
+) -> Result<(i32, i16), Refusal> {
+    let name = &topic.name;
+    validate_topic_name(name).map_err(|e| (ErrorCode::InvalidTopicException, e.to_string()))?;
+    if !topic.assignments.is_empty() {
+        let mine = topic
+            .assignments
+            .iter()
+            .all(|a| a.broker_ids == [broker.id()]);
+        if !mine {
+            let msg = format!("replicas must be on broker {}", broker.id());
+            return Err((ErrorCode::InvalidReplicaAssignment, msg));
+        }
+    }
+    let partitions = match (topic.num_partitions, topic.assignments.len()) {
+        (-1, 0) => broker.config.num_partitions,
+        (-1, n) => i32::try_from(n).unwrap_or(i32::MAX),
+        (n, _) => n,
+    };
+    if partitions < 1 {
+        return Err((
+            ErrorCode::InvalidPartitions,
+            "partitions must be >= 1".to_string(),
+        ));
+    }
+    let rf = match topic.replication_factor {
+        -1 => broker.config.default_replication_factor,
+        n => n,
+    };
+    if rf != 1 {
+        let msg = format!("replication factor {rf} is larger than the 1 available broker");
+        return Err((ErrorCode::InvalidReplicationFactor, msg));
+    }
+    if broker.replicas.partitions(name).is_some() {
+        return Err((
+            ErrorCode::TopicAlreadyExists,
+            format!("topic {name} already exists"),
+        ));
+    }
+    if !validate_only {
+        broker
+            .create_topic(name, partitions)
+            .await
+            .map_err(refusal)?;
+    }
+    Ok((partitions, rf))
+}
+
+fn refusal(error: ZkError) -> Refusal {
+    let code = match &error {
+        ZkError::InvalidTopic { .. } => ErrorCode::InvalidTopicException,
+        ZkError::TopicExists { .. } => ErrorCode::TopicAlreadyExists,
+        ZkError::InvalidPartitions { .. } => ErrorCode::InvalidPartitions,
+        ZkError::InvalidReplicaAssignment { .. } => ErrorCode::InvalidReplicaAssignment,
+        _ => ErrorCode::UnknownServerError,
+    };
+    (code, error.to_string())
+}

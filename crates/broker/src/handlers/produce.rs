@@ -1,0 +1,140 @@
+//! Produce: append each partition's record set to its log as leader.
+//!
+//! On one broker acks=1 and acks=-1 (all) are the same: the ISR is this broker, so the append
+//! is acknowledged once it is in the log. acks=0 gets no response at all, as in Kafka.
+//! Validation is the log's: a batch with a bad CRC is CORRUPT_MESSAGE, one over
+//! `message.max.bytes` MESSAGE_TOO_LARGE, and nothing of a rejected partition is written.
+
+use ferry_kafka_protocol::messages::produce::{
+    PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse,
+};
+use ferry_kafka_protocol::ErrorCode;
+use ferry_log::{AppendInfo, BatchError, LogError};
+
+use super::error_code;
+use crate::broker::Broker;
+use crate::replicas::ReplicaError;
+
+/// What the connection does after a produce request.
+pub enum Reply {
+    Respond(ProduceResponse),
+    /// acks=0 and every partition appended: no response.
+    Silent,
+    /// acks=0 and a partition failed: Kafka closes the connection, the only way to tell such a
+    /// producer something went wrong (it then refreshes its metadata).
+    Close,
+}
+
+pub fn handle(broker: &Broker, request: ProduceRequest) -> Reply {
+    // 0 (none), 1 (leader), -1 (all in-sync replicas) are the only valid values.
+    if !matches!(request.acks, -1..=1) {
+        return Reply::Respond(reject_all(request, ErrorCode::InvalidRequiredAcks));
+    }
+    let mut appended = false;
+    let responses: Vec<TopicProduceResponse> = request
+        .topic_data
+        .into_iter()
+        .map(|topic| TopicProduceResponse {
+            partition_responses: topic
+                .partition_data
+                .into_iter()
+                .map(|data| {
+                    let result = append(broker, &topic.name, data.index, data.records.as_deref());
+                    appended |= result.is_ok();
+                    respond(data.index, result)
+                })
+                .collect(),
+            name: topic.name,
+            ..Default::default()
+        })
+        .collect();
+    if appended {
+        broker.replicas.notify_appended();
+    }
+    let failed = responses
+        .iter()
+        .flat_map(|t| &t.partition_responses)
+        .any(|p| p.error_code != 0);
+    match (request.acks, failed) {
+        (0, false) => Reply::Silent,
+        (0, true) => Reply::Close,
+        _ => Reply::Respond(ProduceResponse {
+            responses,
+            ..Default::default()
+        }),
+    }
+}
+
+/// Every partition answered with `error`, nothing appended.
+fn reject_all(request: ProduceRequest, error: ErrorCode) -> ProduceResponse {
+    let responses = request
+        .topic_data
+        .into_iter()
+        .map(|topic| TopicProduceResponse {
+            name: topic.name,
+            partition_responses: topic
+                .partition_data
+                .iter()
+                .map(|data| PartitionProduceResponse {
+                    index: data.index,
+                    error_code: error.code(),
+                    base_offset: -1,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    ProduceResponse {
+        responses,
+        ..Default::default()
+    }
+}
+
+fn append(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    records: Option<&[u8]>,
+) -> Result<(AppendInfo, i64), ReplicaError> {
+    let log = broker.replicas.log(topic, partition)?;
+    // The log rewrites offsets and the leader epoch in place, so it needs its own copy.
+    let mut records = records.unwrap_or_default().to_vec();
+    let info = log.append_as_leader(&mut records, 0)?;
+    Ok((info, log.log_start_offset()))
+}
+
+fn respond(
+    index: i32,
+    result: Result<(AppendInfo, i64), ReplicaError>,
+) -> PartitionProduceResponse {
+    match result {
+        Ok((info, log_start_offset)) => PartitionProduceResponse {
+            index,
+            base_offset: info.base_offset,
+            log_start_offset,
+            ..Default::default()
+        },
+        Err(error) => {
+            tracing::debug!(index, %error, "produce rejected");
+            PartitionProduceResponse {
+                index,
+                error_code: produce_error(&error).code(),
+                base_offset: -1,
+                error_message: Some(error.to_string()),
+                ..Default::default()
+            }
+        }
+    }
+}
+
+fn produce_error(error: &ReplicaError) -> ErrorCode {
+    match error {
+        ReplicaError::Log(LogError::InvalidBatch(BatchError::TooLarge { .. })) => {
+            ErrorCode::MessageTooLarge
+        }
+        ReplicaError::Log(LogError::InvalidBatch(BatchError::Empty)) => ErrorCode::InvalidRecord,
+        ReplicaError::Log(LogError::InvalidBatch(_)) => ErrorCode::CorruptMessage,
+        other => error_code(other),
+    }
+}
