@@ -5,25 +5,13 @@
 //! no tagged fields beyond their defaults (the protocol crate omits defaults): librdkafka 2.0.2,
 //! as in Debian's kcat, misreads ApiVersions responses with non-default tags.
 
-use ferry_kafka_protocol::messages::api_versions::{ApiVersion, ApiVersionsResponse};
+use ferry_kafka_protocol::messages::api_versions::ApiVersionsResponse;
 use ferry_kafka_protocol::ErrorCode;
 
 use super::HANDLED;
 
 fn response(error: ErrorCode) -> ApiVersionsResponse {
-    ApiVersionsResponse {
-        error_code: error.code(),
-        api_keys: HANDLED
-            .iter()
-            .map(|k| ApiVersion {
-                api_key: k.key(),
-                min_version: k.min_version(),
-                max_version: k.max_version(),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    }
+    ApiVersionsResponse::listing(HANDLED, error.code())
 }
 
 pub fn handle() -> ApiVersionsResponse {

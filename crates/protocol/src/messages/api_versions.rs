@@ -51,9 +51,14 @@ message! {
 impl ApiVersionsResponse {
     /// A response listing every API of [`ApiKey::ALL`] with `error_code`.
     pub fn supported(error_code: i16) -> Self {
+        Self::listing(ApiKey::ALL, error_code)
+    }
+
+    /// A response listing `keys` (what a broker actually serves) with `error_code`.
+    pub fn listing(keys: &[ApiKey], error_code: i16) -> Self {
         Self {
             error_code,
-            api_keys: ApiKey::ALL
+            api_keys: keys
                 .iter()
                 .map(|k| ApiVersion {
                     api_key: k.key(),
