@@ -6,12 +6,20 @@
 //! then learn the topics. With one broker it wins the election and is every partition's leader;
 //! the leader and replica lists still come from the assignment in ZooKeeper so a second broker
 //! needs no change here.
+//!
+//! Afterwards the broker follows ZooKeeper: when its session expires it opens a new one,
+//! registers again (replacing the old session's node if the server still holds it) and runs for
+//! controller again, serving clients all along; and it watches `/brokers/topics`, so topics
+//! created elsewhere are served and deleted ones dropped without a restart.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::Duration;
 
 use ferry_log::LogConfig;
+use ferry_zkclient::{EventType, Events, KeeperState};
+use tokio::sync::watch;
 
 use crate::config::BrokerConfig;
 use crate::replicas::Replicas;
@@ -38,42 +46,80 @@ pub enum BrokerError {
     },
 }
 
+/// The broker's current ZooKeeper session. An expired session is replaced by a new one (see
+/// [`Broker::start`]); [`CurrentZk::get`] always hands out the latest.
+pub struct CurrentZk {
+    session: RwLock<KafkaZk>,
+    /// Set by [`CurrentZk::close`]: no new session is opened after that.
+    closed: AtomicBool,
+    /// Bumped each time a new session replaces an expired one.
+    generation: watch::Sender<u64>,
+}
+
+impl CurrentZk {
+    fn new(zk: KafkaZk) -> Self {
+        CurrentZk {
+            session: RwLock::new(zk),
+            closed: AtomicBool::new(false),
+            generation: watch::Sender::new(0),
+        }
+    }
+
+    /// The session in use now (a cheap handle).
+    pub fn get(&self) -> KafkaZk {
+        self.session
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn replace(&self, zk: KafkaZk) {
+        *self.session.write().unwrap_or_else(PoisonError::into_inner) = zk;
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Closes the session for good (the server drops the registration and `/controller`).
+    pub async fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.get().close().await;
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
 /// The state shared by every connection of one broker.
 pub struct Broker {
     pub config: BrokerConfig,
-    pub zk: KafkaZk,
+    pub zk: CurrentZk,
     pub cluster_id: String,
     pub replicas: Replicas,
     controller_id: AtomicI32,
     /// The epoch this broker won the controllership in (0 if it did not), for partition state.
-    controller_epoch: i32,
-    /// Held so the registration's lifetime is visible; the ephemeral node goes with the session.
-    _registration: Registration,
+    controller_epoch: AtomicI32,
+    /// The registration of the current session, replaced when the broker re-registers.
+    registration: Mutex<Registration>,
 }
+
+/// How long to wait between attempts to open a new session after expiry.
+const RECONNECT_BACKOFF: Duration = Duration::from_millis(500);
 
 impl Broker {
     /// Connects to ZooKeeper, registers, and learns the topics; does not listen yet.
+    ///
+    /// Two tasks follow the broker from then on, each ending when the broker is dropped: one
+    /// watches the session and, when it expires, opens a new one, re-registers and runs for
+    /// controller again; one watches `/brokers/topics` so topics created or deleted elsewhere
+    /// are served or dropped. Clients are served throughout.
     pub async fn start(config: BrokerConfig) -> Result<Arc<Self>, BrokerError> {
-        let (zk, mut events) =
+        let (zk, events) =
             KafkaZk::connect(&config.zookeeper_connect, config.zookeeper_session_timeout).await?;
-        // Session events are only logged for now; re-registration after expiry comes later.
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                tracing::debug!(?event, "zookeeper event");
-            }
-        });
         zk.ensure_persistent_paths().await?;
         let cluster_id = zk.get_or_create_cluster_id().await?;
-        let adv = &config.advertised;
-        let info = BrokerInfo::new(
-            config.broker_id,
-            vec![EndPoint::plaintext(&adv.host, i32::from(adv.port))],
-        );
+        let info = broker_info(&config);
         let registration = zk.register_broker(&info).await?;
-        let (controller_id, controller_epoch) = match zk.elect_controller(config.broker_id).await? {
-            Election::Won(epoch) => (config.broker_id, epoch.epoch),
-            Election::Lost { controller } => (controller.unwrap_or(-1), 0),
-        };
+        let (controller_id, controller_epoch) = elect(&zk, config.broker_id).await?;
         let dir = config.log_dirs[0].clone();
         std::fs::create_dir_all(&dir).map_err(|source| BrokerError::LogDir {
             path: dir.clone(),
@@ -84,24 +130,111 @@ impl Broker {
             ..LogConfig::default()
         };
         let replicas = Replicas::new(dir, log_config);
-        for topic in zk.list_topics().await? {
-            if let Some(assignment) = zk.get_topic_assignment(&topic).await? {
-                let count = assignment.value.replicas().len();
-                replicas.add_topic(&topic, i32::try_from(count).unwrap_or(i32::MAX));
-            }
-        }
-        tracing::info!(broker_id = config.broker_id, %cluster_id, controller_id, "broker started");
-        Ok(Arc::new(Broker {
+        let topics = zk.watch_topics().await?;
+        let broker = Arc::new(Broker {
             config,
-            zk,
+            zk: CurrentZk::new(zk),
             cluster_id,
             replicas,
             controller_id: AtomicI32::new(controller_id),
-            controller_epoch,
-            _registration: registration,
-        }))
+            controller_epoch: AtomicI32::new(controller_epoch),
+            registration: Mutex::new(registration),
+        });
+        broker.sync_topics(&topics.value).await?;
+        tracing::info!(
+            broker_id = broker.id(),
+            cluster_id = %broker.cluster_id,
+            controller_id,
+            "broker started"
+        );
+        tokio::spawn(follow_session(Arc::downgrade(&broker), events));
+        let generation = broker.zk.generation.subscribe();
+        tokio::spawn(follow_topics(Arc::downgrade(&broker), topics, generation));
+        Ok(broker)
     }
 
+    /// The registration of the current session.
+    pub fn registration(&self) -> Registration {
+        *self
+            .registration
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes the served topics those listed in `/brokers/topics`: new ones are read and served,
+    /// ones gone from ZooKeeper are dropped.
+    async fn sync_topics(&self, listed: &[String]) -> Result<(), ZkError> {
+        let zk = self.zk.get();
+        let known = self.replicas.topics();
+        for topic in listed {
+            if known.contains_key(topic) {
+                continue;
+            }
+            if let Some(assignment) = zk.get_topic_assignment(topic).await? {
+                let count = assignment.value.replicas().len();
+                let count = i32::try_from(count).unwrap_or(i32::MAX);
+                self.replicas.add_topic(topic, count);
+                tracing::info!(%topic, partitions = count, "topic found in ZooKeeper");
+            }
+        }
+        for topic in known.keys() {
+            // A topic created through this broker after the listing was read is not in it:
+            // only drop topics whose znode is really gone.
+            if !listed.contains(topic) && zk.get_topic_assignment(topic).await?.is_none() {
+                self.replicas.remove_topic(topic);
+                tracing::info!(%topic, "topic gone from ZooKeeper, no longer served");
+            }
+        }
+        Ok(())
+    }
+
+    /// After the session expired: a new session, the registration made again (replacing the
+    /// old session's node if the server still has it), and a new run for controller.
+    async fn renew_session(&self) -> Result<(KafkaZk, Events), ZkError> {
+        let old = self.zk.get();
+        let old_session = old.session_id();
+        tracing::info!(old_session, "opening a new ZooKeeper session");
+        let (zk, events) = old.reconnect().await?;
+        let session = zk.session_id();
+        tracing::info!(session, "new ZooKeeper session opened");
+        let result = async {
+            zk.ensure_persistent_paths().await?;
+            let previous = self.registration();
+            let registration = zk
+                .re_register_broker(&broker_info(&self.config), &previous)
+                .await?;
+            tracing::info!(
+                broker_id = self.id(),
+                session,
+                broker_epoch = registration.czxid,
+                "broker re-registered"
+            );
+            let (controller_id, epoch) = elect(&zk, self.id()).await?;
+            tracing::info!(
+                controller_id,
+                epoch,
+                "ran for controller on the new session"
+            );
+            Ok((registration, controller_id, epoch))
+        }
+        .await;
+        match result {
+            Ok((registration, controller_id, epoch)) => {
+                *self
+                    .registration
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = registration;
+                self.controller_id.store(controller_id, Ordering::Relaxed);
+                self.controller_epoch.store(epoch, Ordering::Relaxed);
+                self.zk.replace(zk.clone());
+                Ok((zk, events))
+            }
+            Err(error) => {
+                zk.close().await;
+                Err(error)
+            }
+        }
+    }
     pub fn id(&self) -> i32 {
         self.config.broker_id
     }
@@ -116,17 +249,16 @@ impl Broker {
         let replicas: BTreeMap<i32, Vec<i32>> =
             (0..partitions).map(|p| (p, vec![self.id()])).collect();
         let assignment = TopicAssignment::new(replicas);
-        self.zk
-            .create_topic(name, &assignment, &BTreeMap::new())
-            .await?;
+        let zk = self.zk.get();
+        zk.create_topic(name, &assignment, &BTreeMap::new()).await?;
         let state = LeaderAndIsr {
             leader: self.id(),
             leader_epoch: 0,
             isr: vec![self.id()],
-            controller_epoch: self.controller_epoch,
+            controller_epoch: self.controller_epoch.load(Ordering::Relaxed),
         };
         for p in 0..partitions {
-            match self.zk.create_partition_state(name, p, &state, None).await {
+            match zk.create_partition_state(name, p, &state, None).await {
                 Ok(_) | Err(ZkError::NodeExists { .. }) => {}
                 Err(error) => return Err(error),
             }
@@ -134,5 +266,104 @@ impl Broker {
         self.replicas.add_topic(name, partitions);
         tracing::info!(topic = name, partitions, "topic created");
         Ok(())
+    }
+}
+
+fn broker_info(config: &BrokerConfig) -> BrokerInfo {
+    let adv = &config.advertised;
+    BrokerInfo::new(
+        config.broker_id,
+        vec![EndPoint::plaintext(&adv.host, i32::from(adv.port))],
+    )
+}
+
+/// Runs for controller: the controller id and the epoch won (0 if lost).
+async fn elect(zk: &KafkaZk, broker_id: i32) -> Result<(i32, i32), ZkError> {
+    Ok(match zk.elect_controller(broker_id).await? {
+        Election::Won(epoch) => (broker_id, epoch.epoch),
+        Election::Lost { controller } => (controller.unwrap_or(-1), 0),
+    })
+}
+
+/// Follows the session's state events; on expiry, opens a new session (retrying until it
+/// succeeds) and follows that one. Ends when the broker is gone or its session was closed.
+async fn follow_session(broker: Weak<Broker>, mut events: Events) {
+    loop {
+        let Some(event) = events.recv().await else {
+            return;
+        };
+        if event.event_type != EventType::None {
+            continue;
+        }
+        tracing::debug!(?event, "zookeeper session event");
+        match event.state {
+            KeeperState::Expired => {}
+            KeeperState::Closed | KeeperState::AuthFailed => return,
+            _ => continue,
+        }
+        tracing::warn!("ZooKeeper session expired; still serving clients");
+        loop {
+            let Some(b) = broker.upgrade() else { return };
+            if b.zk.is_closed() {
+                return;
+            }
+            match b.renew_session().await {
+                Ok((zk, new_events)) => {
+                    if b.zk.is_closed() {
+                        zk.close().await;
+                        return;
+                    }
+                    events = new_events;
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "renewing the ZooKeeper session failed; retrying");
+                }
+            }
+            drop(b);
+            tokio::time::sleep(RECONNECT_BACKOFF).await;
+        }
+    }
+}
+
+/// Follows `/brokers/topics`: after each change, reads the children again (re-arming the
+/// watch) and syncs the served topics. When the session ends, waits for its successor.
+async fn follow_topics(
+    broker: Weak<Broker>,
+    mut watch: crate::zk::ZnodeWatch<Vec<String>>,
+    mut generation: watch::Receiver<u64>,
+) {
+    loop {
+        if !watch.changed().await {
+            // The session is over; wait for a new one (or for the broker to go).
+            if generation.changed().await.is_err() {
+                return;
+            }
+        }
+        loop {
+            let Some(b) = broker.upgrade() else { return };
+            if b.zk.is_closed() {
+                return;
+            }
+            let zk = b.zk.get();
+            let result = match zk.watch_topics().await {
+                Ok(next) => b.sync_topics(&next.value).await.map(|()| next),
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(next) => {
+                    watch = next;
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "reading /brokers/topics failed; retrying");
+                }
+            }
+            drop(b);
+            tokio::select! {
+                _ = generation.changed() => {}
+                () = tokio::time::sleep(RECONNECT_BACKOFF) => {}
+            }
+        }
     }
 }

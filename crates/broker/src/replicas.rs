@@ -1,7 +1,8 @@
 //! A replica-manager-lite: the partitions this broker leads and their logs.
 //!
 //! Topics and their partition counts come from ZooKeeper (loaded at startup, added when a topic
-//! is created through this broker). A partition's [`Log`] is opened lazily, on first use, under
+//! is created through this broker or appears under `/brokers/topics`, removed when its znode
+//! goes). A partition's [`Log`] is opened lazily, on first use, under
 //! `<log.dirs[0]>/<topic>-<partition>`, so a broker with many idle topics starts fast.
 //!
 //! Appends wake long-polling fetches through one [`Notify`]: a fetch re-reads every partition it
@@ -50,6 +51,25 @@ impl Replicas {
     /// Records that `topic` exists with `partitions` partitions.
     pub fn add_topic(&self, topic: &str, partitions: i32) {
         lock(&self.topics).insert(topic.to_string(), partitions);
+    }
+
+    /// Forgets a topic (its znode is gone): its partitions are no longer served, and its open
+    /// logs are closed (their files stay on disk).
+    pub fn remove_topic(&self, topic: &str) {
+        lock(&self.topics).remove(topic);
+        let mut logs = lock(&self.logs);
+        let gone: Vec<TopicPartition> = logs
+            .keys()
+            .filter(|tp| tp.topic == topic)
+            .cloned()
+            .collect();
+        for tp in gone {
+            if let Some(log) = logs.remove(&tp) {
+                if let Err(error) = log.close() {
+                    tracing::warn!(partition = %tp.dir_name(), %error, "closing log failed");
+                }
+            }
+        }
     }
 
     /// The partition count of a known topic.

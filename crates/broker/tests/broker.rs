@@ -1,10 +1,13 @@
 //! The broker end to end over TCP: an in-process ferry keeper and broker on free loopback
 //! ports, raw Kafka requests built with ferry-kafka-protocol.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use ferry_broker::config::parse_properties;
+use ferry_broker::zk::{paths, KafkaZk, TopicAssignment};
 use ferry_broker::{server, Broker, BrokerConfig};
 use ferry_kafka_protocol::messages::{
     create_topics, fetch, list_offsets, metadata, produce, ApiVersionsRequest, CreateTopicsRequest,
@@ -16,30 +19,154 @@ use ferry_kafka_protocol::{
 use ferry_keeper::config::KeeperConfig;
 use ferry_keeper::server::Keeper;
 use ferry_log::{BatchBuilder, BatchIter};
+use ferry_zkclient::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Starts a keeper and a broker; returns the broker's address and the data directory guard.
 async fn start() -> (String, tempfile::TempDir) {
+    let started = start_full(false).await;
+    (started.addr, started.dir)
+}
+
+/// A running keeper and broker.
+struct Started {
+    addr: String,
+    dir: tempfile::TempDir,
+    /// The keeper's `host:port`.
+    zk: String,
+    broker: Arc<Broker>,
+    /// Between the broker and the keeper, when asked for.
+    proxy: Option<Proxy>,
+}
+
+/// Starts a keeper and a broker, the broker talking to the keeper through a [`Proxy`] if
+/// `proxied`.
+async fn start_full(proxied: bool) -> Started {
     let dir = tempfile::tempdir().expect("temp dir");
     let keeper = Keeper::start(KeeperConfig::embedded(dir.path().join("keeper")))
         .await
         .expect("keeper starts");
     let zk_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let zk = zk_listener.local_addr().expect("addr");
+    let zk = zk_listener.local_addr().expect("addr").to_string();
     tokio::spawn(keeper.accept_loop(zk_listener));
+    let proxy = if proxied {
+        Some(Proxy::start(&zk).await)
+    } else {
+        None
+    };
+    let broker_zk = proxy.as_ref().map_or(zk.clone(), |p| p.hosts.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let props = parse_properties(&format!(
-        "listeners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\nzookeeper.connect={zk}\n\
+        "listeners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\nzookeeper.connect={broker_zk}\n\
          message.max.bytes=10000\nsocket.request.max.bytes=100000\n",
         dir.path().join("kafka").display(),
         port = addr.port()
     ));
     let config = BrokerConfig::from_properties(&props).expect("config");
     let broker = Broker::start(config).await.expect("broker starts");
-    tokio::spawn(server::accept_loop(broker, listener));
-    (addr.to_string(), dir)
+    tokio::spawn(server::accept_loop(broker.clone(), listener));
+    Started {
+        addr: addr.to_string(),
+        dir,
+        zk,
+        broker,
+        proxy,
+    }
+}
+
+/// A TCP proxy that can be cut (its connections dropped, new ones refused) and restored.
+struct Proxy {
+    hosts: String,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn start(target: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let hosts = listener.local_addr().expect("addr").to_string();
+        let (open, is_open) = tokio::sync::watch::channel(true);
+        let target = target.to_string();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut is_open = is_open.clone();
+                if !*is_open.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = is_open.wait_for(|open| !open) => {}
+                    }
+                });
+            }
+        });
+        Proxy { hosts, open }
+    }
+
+    fn cut(&self) {
+        self.open.send_replace(false);
+    }
+
+    fn restore(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `within`.
+async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Polls Metadata until `topic` is described as `expected` (error code, partition count).
+async fn await_topic(conn: &mut Conn, topic: &str, expected: (i16, usize)) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let described = describe_topic(conn, topic).await;
+        if described == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{topic}: still {described:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Metadata for `topic` without auto-creation: (error code, partition count).
+async fn describe_topic(conn: &mut Conn, topic: &str) -> (i16, usize) {
+    let request = MetadataRequest {
+        topics: Some(vec![metadata::MetadataRequestTopic {
+            name: Some(topic.to_string()),
+            ..Default::default()
+        }]),
+        allow_auto_topic_creation: false,
+        ..Default::default()
+    };
+    match conn.call(9, request.into()).await {
+        ResponseBody::Metadata(md) => (md.topics[0].error_code, md.topics[0].partitions.len()),
+        other => panic!("unexpected {other:?}"),
+    }
 }
 
 struct Conn {
@@ -405,4 +532,111 @@ async fn invalid_acks_are_refused() {
     };
     assert_eq!(r.error_code, ErrorCode::InvalidRequiredAcks.code());
     assert_eq!(fetch(&mut conn, "acks", 0, 0).await.high_watermark, 0);
+}
+
+#[tokio::test]
+async fn topics_created_or_deleted_elsewhere_are_followed() {
+    let started = start_full(false).await;
+    let mut conn = Conn::open(&started.addr).await;
+    assert_eq!(
+        describe_topic(&mut conn, "elsewhere").await.0,
+        ErrorCode::UnknownTopicOrPartition.code()
+    );
+
+    // Another client (a tool, another broker) writes the assignment straight to ZooKeeper.
+    let (other, _events) = KafkaZk::connect(&started.zk, Duration::from_secs(10))
+        .await
+        .expect("second session");
+    let assignment = TopicAssignment::new((0..2).map(|p| (p, vec![0])).collect());
+    other
+        .create_topic("elsewhere", &assignment, &BTreeMap::new())
+        .await
+        .expect("topic created");
+    await_topic(&mut conn, "elsewhere", (ErrorCode::None.code(), 2)).await;
+    let written = produce(&mut conn, "elsewhere", batch(&["a"])).await;
+    assert_eq!((written.error_code, written.base_offset), (0, 0));
+
+    // Its znode removed, the topic is no longer served.
+    other
+        .delete_recursive(&format!("{}/elsewhere", paths::BROKER_TOPICS), None)
+        .await
+        .expect("topic znode deleted");
+    let unknown = ErrorCode::UnknownTopicOrPartition.code();
+    await_topic(&mut conn, "elsewhere", (unknown, 0)).await;
+    let refused = produce(&mut conn, "elsewhere", batch(&["b"])).await;
+    assert_eq!(
+        refused.error_code,
+        ErrorCode::UnknownTopicOrPartition.code()
+    );
+    other.close().await;
+}
+
+#[tokio::test]
+async fn broker_re_registers_after_session_expiry_and_keeps_serving() {
+    let started = start_full(true).await;
+    let proxy = started.proxy.as_ref().expect("proxied");
+    let broker = started.broker.clone();
+    let mut conn = Conn::open(&started.addr).await;
+    create_topic(&mut conn, "survivor").await;
+    let first = produce(&mut conn, "survivor", batch(&["before"])).await;
+    assert_eq!((first.error_code, first.base_offset), (0, 0));
+
+    // Cut the broker off from the keeper; meanwhile another client takes its session over and
+    // closes it. Back in touch, the broker hears that its session expired.
+    proxy.cut();
+    let old = broker.zk.get().client().status();
+    assert_eq!(broker.registration().session_id, old.session_id);
+    let (thief, _events) = Client::builder(&started.zk)
+        .resume_session(old.session_id, old.password.clone())
+        .connect()
+        .await
+        .expect("resume the broker's session");
+    assert_eq!(thief.session_id(), old.session_id);
+    thief.close().await;
+    proxy.restore();
+
+    // The broker opens a new session and registers again under it.
+    let (observer, _events) = KafkaZk::connect(&started.zk, Duration::from_secs(10))
+        .await
+        .expect("observer session");
+    let path = paths::broker(broker.id());
+    let owner = eventually(Duration::from_secs(30), "the broker to re-register", || {
+        let (observer, path) = (&observer, &path);
+        async move {
+            let stat = observer
+                .client()
+                .exists(path, false)
+                .await
+                .expect("exists")?;
+            (stat.ephemeral_owner != old.session_id).then_some(stat.ephemeral_owner)
+        }
+    })
+    .await;
+    assert_eq!(owner, broker.zk.get().session_id());
+    assert_eq!(broker.registration().session_id, owner);
+    assert_ne!(owner, old.session_id);
+    assert_eq!(broker.controller_id(), broker.id(), "controller again");
+    let info = observer
+        .get_broker(broker.id())
+        .await
+        .expect("read registration");
+    assert!(info.is_some());
+
+    // Clients are served all along, on the same connection.
+    let second = produce(&mut conn, "survivor", batch(&["after"])).await;
+    assert_eq!((second.error_code, second.base_offset), (0, 1));
+    let data = fetch(&mut conn, "survivor", 0, 0).await;
+    assert_eq!(data.error_code, 0);
+    assert_eq!(
+        summarize(data.records.as_deref().unwrap_or_default()),
+        (0, 2)
+    );
+    // And topics created elsewhere are still followed on the new session.
+    let assignment = TopicAssignment::new(BTreeMap::from([(0, vec![broker.id()])]));
+    observer
+        .create_topic("later", &assignment, &BTreeMap::new())
+        .await
+        .expect("topic created");
+    await_topic(&mut conn, "later", (ErrorCode::None.code(), 1)).await;
+    observer.close().await;
 }

@@ -1,13 +1,24 @@
-//! `ferry broker start --config server.properties [--override k=v] --foreground`, after
-//! kafka-server-start.sh. Only the foreground form exists so far.
+//! `ferry broker start|stop --config server.properties [--override k=v]`, after
+//! kafka-server-start.sh and kafka-server-stop.sh: `start` daemonizes (as `ferry keeper start`
+//! does) with its pid file `kafka_server.pid` and its output `ferry-broker.out` in the first
+//! log.dirs directory; `--foreground` stays attached and logs to stderr.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use ferry_broker::{server, Broker, BrokerConfig};
 
+use crate::daemon::{Daemon, PidFile};
 use crate::keeper_cmd::{init_tracing, shutdown_signal};
+
+/// The broker's pid file, in the first log.dirs directory.
+const PID_FILE: &str = "kafka_server.pid";
+/// The background broker's stdout and stderr, in the first log.dirs directory.
+const LOG_FILE: &str = "ferry-broker.out";
 
 #[derive(clap::Args)]
 pub struct BrokerArgs {
@@ -17,7 +28,9 @@ pub struct BrokerArgs {
 
 #[derive(clap::Subcommand)]
 enum Action {
-    /// Start the broker.
+    /// Start the broker, in the background unless --foreground: its pid file is
+    /// kafka_server.pid and its output goes to ferry-broker.out, both in the first log.dirs
+    /// directory.
     Start {
         /// The broker's server.properties.
         #[arg(long)]
@@ -25,9 +38,19 @@ enum Action {
         /// Set a property, overriding the file (repeatable).
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
-        /// Stay attached and log to stderr (the only mode so far).
+        /// Stay attached and log to stderr.
         #[arg(long)]
         foreground: bool,
+    },
+    /// Stop a broker started in the background: signals the process named by kafka_server.pid
+    /// in the first log.dirs directory and waits for it to exit.
+    Stop {
+        /// The broker's server.properties (to find log.dirs).
+        #[arg(long)]
+        config: PathBuf,
+        /// Set a property, overriding the file (repeatable), as given to start.
+        #[arg(long = "override", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
     },
 }
 
@@ -35,21 +58,84 @@ pub fn run(args: BrokerArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     match args.action {
         Action::Start {
-            config,
+            config: path,
             overrides,
             foreground,
         } => {
-            if !foreground {
-                bail!("daemon mode is not implemented yet; pass --foreground");
+            let config = load(&path, &overrides)?;
+            if foreground {
+                run_foreground(config)
+            } else {
+                start_daemon(&config, &path, &overrides)
             }
-            let config = BrokerConfig::load(&config, &overrides)
-                .with_context(|| format!("invalid configuration {}", config.display()))?;
-            let runtime =
-                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            runtime.block_on(serve_until_signal(config))?;
-            Ok(ExitCode::SUCCESS)
         }
+        Action::Stop {
+            config: path,
+            overrides,
+        } => daemon(&load(&path, &overrides)?).stop(),
     }
+}
+
+fn load(path: &Path, overrides: &[String]) -> anyhow::Result<BrokerConfig> {
+    BrokerConfig::load(path, overrides)
+        .with_context(|| format!("invalid configuration {}", path.display()))
+}
+
+/// The pid file and output file live in the first log.dirs directory.
+fn daemon(config: &BrokerConfig) -> Daemon<'static> {
+    let dir = &config.log_dirs[0];
+    Daemon {
+        name: "broker",
+        pid_file: dir.join(PID_FILE),
+        log_file: dir.join(LOG_FILE),
+    }
+}
+
+fn run_foreground(config: BrokerConfig) -> anyhow::Result<ExitCode> {
+    let dir = &config.log_dirs[0];
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create log.dirs directory {}", dir.display()))?;
+    let pid_file = PidFile::create(dir.join(PID_FILE))?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let result = runtime.block_on(serve_until_signal(config));
+    drop(pid_file);
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+fn start_daemon(
+    config: &BrokerConfig,
+    path: &Path,
+    overrides: &[String],
+) -> anyhow::Result<ExitCode> {
+    let mut args: Vec<OsString> = vec![
+        "broker".into(),
+        "start".into(),
+        "--foreground".into(),
+        "--config".into(),
+        path.into(),
+    ];
+    for item in overrides {
+        args.push("--override".into());
+        args.push(item.into());
+    }
+    let addresses = client_addresses(config);
+    daemon(config).start(&args, || {
+        addresses
+            .iter()
+            .any(|a| TcpStream::connect_timeout(a, Duration::from_secs(1)).is_ok())
+    })
+}
+
+/// Where a client on this host reaches the listener (loopback for a wildcard host).
+fn client_addresses(config: &BrokerConfig) -> Vec<SocketAddr> {
+    let host = match config.listener.host.as_str() {
+        "" | "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+        host => host,
+    };
+    (host, config.listener.port)
+        .to_socket_addrs()
+        .map(|a| a.collect())
+        .unwrap_or_default()
 }
 
 /// Starts a broker, serves it until SIGTERM/SIGINT, then closes its logs.

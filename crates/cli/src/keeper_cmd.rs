@@ -2,14 +2,17 @@
 //! dataDir (`--foreground` stays attached and logs to stderr), `status` asks the server for its
 //! mode with `srvr`.
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use ferry_keeper::config::KeeperConfig;
+
+use crate::daemon::{Daemon, PidFile};
 
 /// zkServer.sh's pid file name, so existing scripts find it.
 const PID_FILE: &str = "zookeeper_server.pid";
@@ -91,9 +94,7 @@ pub fn init_tracing() {
 fn run_foreground(config: KeeperConfig) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create dataDir {}", config.data_dir.display()))?;
-    let pid_file = config.data_dir.join(PID_FILE);
-    std::fs::write(&pid_file, format!("{}\n", std::process::id()))
-        .with_context(|| format!("cannot write {}", pid_file.display()))?;
+    let pid_file = PidFile::create(config.data_dir.join(PID_FILE))?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let result = runtime.block_on(async move {
         let keeper = ferry_keeper::server::Keeper::start(config).await?;
@@ -107,7 +108,7 @@ fn run_foreground(config: KeeperConfig) -> anyhow::Result<ExitCode> {
             }
         }
     });
-    let _ = std::fs::remove_file(&pid_file);
+    drop(pid_file);
     result.map(|()| ExitCode::SUCCESS)
 }
 
@@ -126,88 +127,32 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-fn start_daemon(config: &KeeperConfig, path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    use std::os::unix::process::CommandExt;
-    print!("Starting ferry keeper ... ");
-    let pid_file = config.data_dir.join(PID_FILE);
-    if let Some(pid) = running_pid(&pid_file) {
-        println!("already running as process {pid}.");
-        return Ok(ExitCode::FAILURE);
+fn daemon(config: &KeeperConfig) -> Daemon<'static> {
+    Daemon {
+        name: "keeper",
+        pid_file: config.data_dir.join(PID_FILE),
+        log_file: config
+            .data_log_dir
+            .as_ref()
+            .unwrap_or(&config.data_dir)
+            .join("ferry-keeper.out"),
     }
-    std::fs::create_dir_all(&config.data_dir)?;
-    let log_path = config
-        .data_log_dir
-        .as_ref()
-        .unwrap_or(&config.data_dir)
-        .join("ferry-keeper.out");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let mut command = Command::new(std::env::current_exe()?);
-    command.args(["keeper", "start", "--foreground"]);
-    if let Some(path) = path {
-        command.arg("--config").arg(path);
-    }
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0)
-        .spawn()
-        .context("cannot start the keeper process")?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait()? {
-            println!("FAILED TO START");
-            bail!("keeper exited with {status}; see {}", log_path.display());
-        }
-        if four_letter(config, "ruok").is_ok_and(|a| a == "imok")
-            || four_letter(config, "srvr").is_ok_and(|a| a.contains("Mode:"))
-        {
-            println!("STARTED");
-            return Ok(ExitCode::SUCCESS);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    println!("FAILED TO START");
-    bail!(
-        "keeper did not answer within 30 s; see {}",
-        log_path.display()
-    )
 }
 
-fn running_pid(pid_file: &Path) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(pid_file)
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+fn start_daemon(config: &KeeperConfig, path: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut args: Vec<OsString> = vec!["keeper".into(), "start".into(), "--foreground".into()];
+    if let Some(path) = path {
+        args.push("--config".into());
+        args.push(path.into());
+    }
+    daemon(config).start(&args, || {
+        four_letter(config, "ruok").is_ok_and(|a| a == "imok")
+            || four_letter(config, "srvr").is_ok_and(|a| a.contains("Mode:"))
+    })
 }
 
 fn stop(config: &KeeperConfig) -> anyhow::Result<ExitCode> {
-    print!("Stopping ferry keeper ... ");
-    let pid_file = config.data_dir.join(PID_FILE);
-    let Some(pid) = running_pid(&pid_file) else {
-        println!(
-            "no keeper to stop (could not find process from {})",
-            pid_file.display()
-        );
-        return Ok(ExitCode::FAILURE);
-    };
-    let status = Command::new("kill").arg(pid.to_string()).status()?;
-    if !status.success() {
-        bail!("could not signal process {pid}");
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = std::fs::remove_file(&pid_file);
-    println!("STOPPED");
-    Ok(ExitCode::SUCCESS)
+    daemon(config).stop()
 }
 
 fn client_address(config: &KeeperConfig) -> SocketAddr {

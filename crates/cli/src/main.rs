@@ -1,6 +1,7 @@
 //! `ferry`: one binary for the keeper, the broker, standalone mode and the operator's tools.
 
 mod broker_cmd;
+mod daemon;
 mod keeper_cmd;
 mod standalone_cmd;
 mod zk_cli;

@@ -113,10 +113,13 @@ impl ClientBuilder {
         };
         let wait = self.connect_timeout.unwrap_or(self.session_timeout);
         let mut status = client.inner.status.clone();
-        let outcome =
-            tokio::time::timeout(wait, status.wait_for(|s| s.state != State::Connecting)).await;
+        // Take the state out of the watch guard at once: holding the guard across the
+        // `close().await` below would make this future unsendable between threads.
+        let outcome = tokio::time::timeout(wait, status.wait_for(|s| s.state != State::Connecting))
+            .await
+            .map(|waited| waited.map(|status| status.state));
         let state = match outcome {
-            Ok(Ok(status)) => status.state,
+            Ok(Ok(state)) => state,
             Ok(Err(_task_gone)) => client.state(),
             Err(_elapsed) => {
                 client.close().await;
