@@ -19,6 +19,7 @@ use ferry_kafka_protocol::{
 use ferry_keeper::config::KeeperConfig;
 use ferry_keeper::server::Keeper;
 use ferry_log::{BatchBuilder, BatchIter};
+use ferry_testkit::Proxy;
 use ferry_zkclient::Client;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -73,48 +74,6 @@ async fn start_full(proxied: bool) -> Started {
         zk,
         broker,
         proxy,
-    }
-}
-
-/// A TCP proxy that can be cut (its connections dropped, new ones refused) and restored.
-struct Proxy {
-    hosts: String,
-    open: tokio::sync::watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(target: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let hosts = listener.local_addr().expect("addr").to_string();
-        let (open, is_open) = tokio::sync::watch::channel(true);
-        let target = target.to_string();
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let mut is_open = is_open.clone();
-                if !*is_open.borrow() {
-                    continue;
-                }
-                let target = target.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = is_open.wait_for(|open| !open) => {}
-                    }
-                });
-            }
-        });
-        Proxy { hosts, open }
-    }
-
-    fn cut(&self) {
-        self.open.send_replace(false);
-    }
-
-    fn restore(&self) {
-        self.open.send_replace(true);
     }
 }
 
