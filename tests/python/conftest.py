@@ -22,6 +22,18 @@ each server it used. Server objects (see servers.py) have `.hosts` ("127.0.0.1:p
   are stopped at teardown.
 
 Run one side only with `-k apache` or `-k ferry`.
+
+Broker fixtures (see kafka_servers.py), parametrized over ["standalone", "apache-zk"] so that
+every broker test runs with its metadata in ferry keeper and in Apache ZooKeeper 3.8. Objects
+have `.bootstrap` ("127.0.0.1:port"), `.zookeeper_connect`, `.stop()`, `.kill9()`, `.restart()`,
+`.log_tail()`, `.kind`:
+
+- `kafka`: a broker shared by the tests of one module (use `topic_name` for isolation; do not
+  stop it).
+- `fresh_kafka`: the test's own broker: stop, kill -9 and restart it at will.
+- `kafka_factory`: `kafka_factory(overrides={...})` starts a broker of the test's kind with
+  extra `--override`s (for settings a test needs).
+- `topic_name`: a topic name unique to the test.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from kafka_servers import KAFKA_KINDS, STARTED_BROKERS, KafkaServer  # noqa: E402
 from servers import SERVER_KINDS, STARTED, ServerProcess  # noqa: E402
 
 KINDS = list(SERVER_KINDS)
@@ -140,6 +153,63 @@ def kazoo_client(keeper, znode_base):
         client.close()
 
 
+@contextlib.contextmanager
+def broker_serving(server: KafkaServer, node=None):
+    """Starts a broker, yields it, shuts it down; fails the test if it died on its own."""
+    if node is not None:
+        node.__dict__.setdefault("kafka_servers", []).append(server)
+    server.start()
+    try:
+        yield server
+    finally:
+        died = server.crashed()
+        server.shutdown()
+    if died:
+        pytest.fail(f"{server} died during the test (exit code {server.process.returncode}); "
+                    f"log tail:\n{server.log_tail()}")
+
+
+@pytest.fixture(scope="module", params=list(KAFKA_KINDS))
+def _shared_kafka(tmp_path_factory, request):
+    workdir = tmp_path_factory.mktemp(f"kafka-{request.param}")
+    with broker_serving(KAFKA_KINDS[request.param](workdir)) as server:
+        yield server
+
+
+@pytest.fixture
+def kafka(_shared_kafka, request):
+    request.node.__dict__.setdefault("kafka_servers", []).append(_shared_kafka)
+    if not _shared_kafka.is_alive():
+        _shared_kafka.start()
+    yield _shared_kafka
+    if _shared_kafka.crashed():
+        pytest.fail(f"{_shared_kafka} died during the test; log tail:\n{_shared_kafka.log_tail()}")
+
+
+@pytest.fixture(params=list(KAFKA_KINDS))
+def kafka_factory(tmp_path, request):
+    with contextlib.ExitStack() as stack:
+        count = 0
+
+        def make(overrides: dict | None = None) -> KafkaServer:
+            nonlocal count
+            count += 1
+            server = KAFKA_KINDS[request.param](tmp_path / f"kafka-{count}", overrides)
+            return stack.enter_context(broker_serving(server, request.node))
+
+        yield make
+
+
+@pytest.fixture
+def fresh_kafka(kafka_factory):
+    return kafka_factory()
+
+
+@pytest.fixture
+def topic_name(request) -> str:
+    return "t-" + re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)[:200]
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -148,8 +218,12 @@ def pytest_runtest_makereport(item, call):
         for server in item.__dict__.get("keeper_servers", []):
             report.sections.append((f"{server.kind} keeper log tail ({server.log_path})",
                                     server.log_tail()))
+        for server in item.__dict__.get("kafka_servers", []):
+            report.sections.append((f"{server} log tail", server.log_tail()))
 
 
 def pytest_sessionfinish(session, exitstatus):
+    for broker in STARTED_BROKERS:
+        broker.kill9()
     for server in STARTED:
         server.kill9()

@@ -118,7 +118,7 @@ impl Broker {
         zk.ensure_persistent_paths().await?;
         let cluster_id = zk.get_or_create_cluster_id().await?;
         let info = broker_info(&config);
-        let registration = zk.register_broker(&info).await?;
+        let registration = register_waiting_for_expiry(&zk, &info, &config).await?;
         let (controller_id, controller_epoch) = elect(&zk, config.broker_id).await?;
         let dir = config.log_dirs[0].clone();
         std::fs::create_dir_all(&dir).map_err(|source| BrokerError::LogDir {
@@ -275,6 +275,35 @@ fn broker_info(config: &BrokerConfig) -> BrokerInfo {
         config.broker_id,
         vec![EndPoint::plaintext(&adv.host, i32::from(adv.port))],
     )
+}
+
+/// Registers the broker; if a previous session still holds the id (this broker was killed and
+/// restarted before ZooKeeper expired its old session), waits for that session to expire, as
+/// long as a session timeout plus a margin, instead of failing. A live broker with the same id
+/// keeps its node past that and this one fails with [`ZkError::BrokerIdInUse`].
+async fn register_waiting_for_expiry(
+    zk: &KafkaZk,
+    info: &BrokerInfo,
+    config: &BrokerConfig,
+) -> Result<Registration, ZkError> {
+    let deadline = tokio::time::Instant::now() + config.zookeeper_session_timeout * 2;
+    let mut warned = false;
+    loop {
+        match zk.register_broker(info).await {
+            Err(ZkError::BrokerIdInUse { owner, .. }) if tokio::time::Instant::now() < deadline => {
+                if !warned {
+                    tracing::warn!(
+                        broker_id = info.id,
+                        owner = format!("0x{owner:x}"),
+                        "broker id registered by another session; waiting for it to expire"
+                    );
+                    warned = true;
+                }
+                tokio::time::sleep(RECONNECT_BACKOFF).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Runs for controller: the controller id and the epoch won (0 if lost).

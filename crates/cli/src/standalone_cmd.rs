@@ -1,4 +1,4 @@
-//! `ferry standalone [--data-dir DIR]`: a keeper and a broker in one process, zero
+//! `ferry standalone [--data-dir DIR] [--override key=value]`: a keeper and a broker in one process, zero
 //! configuration. The keeper keeps its data in DIR/keeper, the broker its logs in DIR/kafka and
 //! its metadata in the keeper, exactly as a separate broker would (over the loopback).
 
@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ferry_broker::config::{parse_properties, BrokerConfig};
+use ferry_broker::config::{apply_overrides, parse_properties, BrokerConfig};
 use ferry_keeper::config::KeeperConfig;
 use ferry_keeper::server::Keeper;
 
@@ -25,6 +25,9 @@ pub struct StandaloneArgs {
     /// The Kafka port.
     #[arg(long, default_value_t = 9092)]
     broker_port: u16,
+    /// A broker setting (`server.properties` key) over the embedded defaults; repeatable.
+    #[arg(long = "override", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
 }
 
 pub fn run(args: StandaloneArgs) -> anyhow::Result<ExitCode> {
@@ -54,7 +57,9 @@ async fn run_async(args: StandaloneArgs) -> anyhow::Result<()> {
         args.data_dir.join("kafka").display(),
         args.keeper_port,
     );
-    let config = BrokerConfig::from_properties(&parse_properties(&properties))?;
+    let mut properties = parse_properties(&properties);
+    apply_overrides(&mut properties, &args.overrides)?;
+    let config = BrokerConfig::from_properties(&properties)?;
     let served = serve_until_signal(config).await;
     keeper.shutdown().await;
     served

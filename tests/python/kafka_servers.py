@@ -1,0 +1,213 @@
+"""Kafka-side server processes for the broker's compatibility and crash tests.
+
+Two ways to run a ferry broker, so that every broker test runs on both metadata stores:
+
+- `standalone`: `ferry standalone` (the embedded ferry keeper and the broker in one process);
+- `apache-zk`: `ferry broker start --foreground` with its metadata in an Apache ZooKeeper 3.8
+  (Debian's `zookeeper` package) started for it.
+
+A `KafkaServer` owns a directory; `start()` returns once the broker answers an ApiVersions
+request on its port, so a started broker is serving. `stop()` (SIGTERM), `kill9()` and
+`restart()` keep the data, so a restarted broker finds its logs, topics and group offsets.
+Broker settings for the test go in `overrides` (`--override key=value`).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import struct
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+from servers import FERRY_BIN, STOP_GRACE, ApacheZooKeeper, free_port, wait_until
+
+START_TIMEOUT = 30.0
+
+# Settings that make tests quick without changing what they prove: groups form without
+# Kafka's 3 s initial delay, and the offsets topic has few partitions to open.
+TEST_OVERRIDES = {
+    "group.initial.rebalance.delay.ms": "0",
+    "offsets.topic.num.partitions": "4",
+}
+
+
+def answers_api_versions(host: str, port: int, timeout: float = 2.0) -> bool:
+    """True when the port answers an ApiVersions v0 request with error code 0."""
+    client_id = b"ferry-tests"
+    body = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(struct.pack(">i", len(body)) + body)
+        header = _read_exact(sock, 4)
+        (size,) = struct.unpack(">i", header)
+        response = _read_exact(sock, size)
+    correlation_id, error_code = struct.unpack(">ih", response[:6])
+    return correlation_id == 1 and error_code == 0
+
+
+def _read_exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data
+
+
+class KafkaServer:
+    """One ferry broker process (and, for `apache-zk`, the ZooKeeper it uses)."""
+
+    kind = "?"
+
+    def __init__(self, workdir: Path, overrides: Optional[dict] = None) -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.overrides = {**TEST_OVERRIDES, **(overrides or {})}
+        self.log_path = self.workdir / "broker.log"
+        self.process: Optional[subprocess.Popen] = None
+        self.stopped_on_purpose = False
+        STARTED_BROKERS.append(self)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def zookeeper_connect(self) -> str:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<ferry broker ({self.kind}) {self.bootstrap}>"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def override_args(self) -> list[str]:
+        return [arg for k, v in self.overrides.items() for arg in ("--override", f"{k}={v}")]
+
+    def start(self, timeout: float = START_TIMEOUT) -> "KafkaServer":
+        assert not self.is_alive(), f"{self} is already running"
+        if not FERRY_BIN.exists():
+            raise FileNotFoundError(f"ferry binary not found at {FERRY_BIN}: run `cargo build -p ferry`")
+        self.stopped_on_purpose = False
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n===== start: {' '.join(self.command())}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, cwd=self.workdir,
+                                            start_new_session=True)
+        try:
+            wait_until(self._serving, timeout, what=f"{self} to serve")
+        except TimeoutError:
+            self.kill9()
+            raise RuntimeError(f"{self} did not start; log tail:\n{self.log_tail()}")
+        return self
+
+    def _serving(self) -> bool:
+        if not self.is_alive():
+            raise RuntimeError(f"{self} exited with {self.process.returncode}; log tail:\n"
+                               f"{self.log_tail()}")
+        return answers_api_versions(self.host, self.port)
+
+    def is_alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def crashed(self) -> bool:
+        return self.process is not None and not self.is_alive() and not self.stopped_on_purpose
+
+    def stop(self) -> Optional[int]:
+        self.stopped_on_purpose = True
+        if not self.is_alive():
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(STOP_GRACE * 3)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(STOP_GRACE)
+
+    def kill9(self) -> None:
+        self.stopped_on_purpose = True
+        if self.is_alive():
+            self.process.kill()
+            self.process.wait(STOP_GRACE)
+
+    def restart(self, timeout: float = START_TIMEOUT) -> "KafkaServer":
+        self.stop()
+        return self.start(timeout)
+
+    def shutdown(self) -> None:
+        """Stops the broker and whatever it depends on (teardown)."""
+        self.stop()
+
+    def log_tail(self, lines: int = 150) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class Standalone(KafkaServer):
+    """`ferry standalone`: the keeper is in the same process, so kill -9 takes both down."""
+
+    kind = "standalone"
+
+    def __init__(self, workdir: Path, overrides: Optional[dict] = None) -> None:
+        super().__init__(workdir, overrides)
+        self.keeper_port = free_port()
+
+    @property
+    def zookeeper_connect(self) -> str:
+        return f"{self.host}:{self.keeper_port}"
+
+    def command(self) -> list[str]:
+        return [str(FERRY_BIN), "standalone", "--data-dir", str(self.workdir / "data"),
+                "--keeper-port", str(self.keeper_port), "--broker-port", str(self.port),
+                *self.override_args()]
+
+
+class BrokerOnApacheZk(KafkaServer):
+    """`ferry broker` with its metadata in Apache ZooKeeper 3.8 (started with the broker, kept
+    running across broker restarts)."""
+
+    kind = "apache-zk"
+
+    def __init__(self, workdir: Path, overrides: Optional[dict] = None) -> None:
+        super().__init__(workdir, overrides)
+        self.zookeeper = ApacheZooKeeper(self.workdir / "zookeeper")
+        self.config_path = self.workdir / "server.properties"
+        self.config_path.write_text(
+            f"broker.id=0\nlisteners=PLAINTEXT://{self.host}:{self.port}\n"
+            f"log.dirs={self.workdir / 'kafka-logs'}\n"
+            f"zookeeper.connect={self.zookeeper.hosts}/kafka\n"
+            f"zookeeper.session.timeout.ms=6000\n")
+
+    @property
+    def zookeeper_connect(self) -> str:
+        return f"{self.zookeeper.hosts}/kafka"
+
+    def command(self) -> list[str]:
+        return [str(FERRY_BIN), "broker", "start", "--foreground", "--config",
+                str(self.config_path), *self.override_args()]
+
+    def start(self, timeout: float = START_TIMEOUT) -> "KafkaServer":
+        if not self.zookeeper.is_alive():
+            self.zookeeper.start()
+        return super().start(timeout)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.zookeeper.stop()
+
+    def log_tail(self, lines: int = 150) -> str:
+        return (super().log_tail(lines) + "\n----- zookeeper -----\n"
+                + self.zookeeper.log_tail(30))
+
+
+KAFKA_KINDS = {"standalone": Standalone, "apache-zk": BrokerOnApacheZk}
+STARTED_BROKERS: list[KafkaServer] = []
