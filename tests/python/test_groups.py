@@ -270,3 +270,126 @@ def test_kafka_python_group_consumer_and_admin(kafka, topic_name):
     offsets = admin.list_group_offsets(group)[group]
     assert all(o.offset == -1 for o in offsets.values()), offsets
     admin.close()
+
+
+class RawClient:
+    """Single requests at chosen versions, through kafka-python's protocol classes, for the
+    answers clients do not surface (error codes, versions, batching)."""
+
+    def __init__(self, bootstrap: str):
+        from kafka import KafkaAdminClient
+        self.admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        self.manager = self.admin._manager
+
+    def call(self, request):
+        async def send():
+            return await self.manager.send(request, node_id=0)
+        return self.manager.run(send)
+
+    def close(self):
+        self.admin.close()
+
+
+def at(version: int) -> dict:
+    return {"min_version": version, "max_version": version}
+
+
+def test_group_protocol_answers(kafka, topic_name):
+    from kafka.protocol.admin import groups as AG
+    from kafka.protocol.consumer import group as G
+    from kafka.protocol.metadata import FindCoordinatorRequest, MetadataRequest
+
+    create_topic(kafka.bootstrap, topic_name, 2)
+    raw = RawClient(kafka.bootstrap)
+    group = f"raw-{uuid.uuid4()}"
+    try:
+        # Groups are coordinated here (batched v4 lookup); transactions are not.
+        found = raw.call(FindCoordinatorRequest(key_type=0, coordinator_keys=[group, "other"],
+                                                **at(4)))
+        assert [(c.key, c.error_code, c.node_id, c.port) for c in found.coordinators] == [
+            (group, 0, 0, kafka.port), ("other", 0, 0, kafka.port)]
+        txn = raw.call(FindCoordinatorRequest(key="tx", key_type=1, **at(3)))
+        assert txn.error_code == 15 and "transaction" in txn.error_message
+
+        # __consumer_offsets (made by the lookup above) is internal.
+        md = raw.call(MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(
+            name="__consumer_offsets")], allow_auto_topic_creation=True, **at(9)))
+        assert md.topics[0].error_code == 0 and md.topics[0].is_internal
+        assert len(md.topics[0].partitions) == 4  # offsets.topic.num.partitions in tests
+
+        def join(member_id="", protocol_type="consumer", session=6000, version=5):
+            return raw.call(G.JoinGroupRequest(
+                group_id=group, session_timeout_ms=session, rebalance_timeout_ms=6000,
+                member_id=member_id, group_instance_id=None, protocol_type=protocol_type,
+                protocols=[G.JoinGroupRequest.JoinGroupRequestProtocol(name="range",
+                                                                      metadata=b"m")],
+                reason=None, **at(version)))
+
+        first = join()
+        assert first.error_code == 79  # MEMBER_ID_REQUIRED, with the id to use
+        member = first.member_id
+        assert member.startswith("kafka-python")
+        joined = join(member)
+        assert (joined.error_code, joined.generation_id, joined.leader) == (0, 1, member)
+        assert [m.member_id for m in joined.members] == [member]
+        assert join(protocol_type="connect").error_code == 23  # INCONSISTENT_GROUP_PROTOCOL
+        assert join(session=10).error_code == 26  # INVALID_SESSION_TIMEOUT
+        assert join("nobody").error_code == 25  # UNKNOWN_MEMBER_ID
+
+        synced = raw.call(G.SyncGroupRequest(
+            group_id=group, generation_id=1, member_id=member, group_instance_id=None,
+            assignments=[G.SyncGroupRequest.SyncGroupRequestAssignment(
+                member_id=member, assignment=b"mine")], **at(3)))
+        assert (synced.error_code, synced.assignment) == (0, b"mine")
+
+        def heartbeat(generation, member_id=member):
+            return raw.call(G.HeartbeatRequest(group_id=group, generation_id=generation,
+                                               member_id=member_id, group_instance_id=None,
+                                               **at(3))).error_code
+        assert heartbeat(1) == 0
+        assert heartbeat(7) == 22  # ILLEGAL_GENERATION
+        assert heartbeat(1, "nobody") == 25
+
+        listed = raw.call(AG.ListGroupsRequest(states_filter=["stable"], **at(4)))
+        assert (group, "consumer", "Stable") in [
+            (g.group_id, g.protocol_type, g.group_state) for g in listed.groups]
+        listed = raw.call(AG.ListGroupsRequest(states_filter=["Empty"], **at(4)))
+        assert group not in [g.group_id for g in listed.groups]
+
+        # Commits need the current generation; a simple (generation -1) commit goes to a
+        # group without members.
+        def commit(group_id, generation, member_id, offset):
+            P = G.OffsetCommitRequest.OffsetCommitRequestTopic
+            response = raw.call(G.OffsetCommitRequest(
+                group_id=group_id, generation_id_or_member_epoch=generation,
+                member_id=member_id, topics=[P(name=topic_name, partitions=[
+                    P.OffsetCommitRequestPartition(partition_index=0, committed_offset=offset,
+                                                   commit_timestamp=-1,
+                                                   committed_metadata="meta")])],
+                **at(1)))
+            return response.topics[0].partitions[0].error_code
+        assert commit(group, 0, member, 5) == 22
+        assert commit(group, 1, member, 5) == 0
+        simple = f"simple-{uuid.uuid4()}"
+        assert commit(simple, -1, "", 9) == 0
+
+        fetched = raw.call(G.OffsetFetchRequest(groups=[
+            G.OffsetFetchRequest.OffsetFetchRequestGroup(group_id=g, topics=None)
+            for g in (group, simple, "nothing-here")], require_stable=False, **at(8)))
+        answers = {g.group_id: [(t.name, p.partition_index, p.committed_offset, p.metadata)
+                                for t in g.topics for p in t.partitions]
+                   for g in fetched.groups}
+        assert answers == {group: [(topic_name, 0, 5, "meta")],
+                           simple: [(topic_name, 0, 9, "meta")], "nothing-here": []}
+
+        left = raw.call(G.LeaveGroupRequest(group_id=group, members=[
+            G.LeaveGroupRequest.MemberIdentity(member_id=m, group_instance_id=None)
+            for m in (member, "nobody")], **at(3)))
+        assert [(m.member_id, m.error_code) for m in left.members] == [(member, 0),
+                                                                       ("nobody", 25)]
+        described = raw.call(AG.DescribeGroupsRequest(groups=[group],
+                                                      include_authorized_operations=False,
+                                                      **at(3)))
+        assert (described.groups[0].group_state, described.groups[0].members) == ("Empty", [])
+    finally:
+        raw.close()

@@ -115,6 +115,12 @@ impl GroupCoordinator {
 
     pub async fn join(&self, broker: &Broker, group_id: &str, req: JoinRequest) -> JoinResult {
         let member_id = req.member_id.clone();
+        // Clients look the coordinator up first, which creates the topic; one that skipped
+        // that still gets a group whose generations can be stored.
+        if let Err(error) = self.ensure_offsets_topic(broker).await {
+            tracing::warn!(%error, "offsets topic unavailable");
+            return JoinResult::error(ErrorCode::CoordinatorNotAvailable, &member_id);
+        }
         let receiver = {
             let now = self.now();
             let mut groups = self.lock();
