@@ -168,6 +168,46 @@ def test_three_consumers_share_partitions_and_take_over_when_one_leaves(kafka, t
             consumer.close()
 
 
+def test_static_member_restart_takes_over_without_waiting_for_its_session(kafka, topic_name):
+    """A consumer with group.instance.id that closes does not leave the group (KIP-345); its
+    successor with the same instance id replaces it at once instead of waiting for the old
+    session (30 s here) to expire."""
+    from kafka import KafkaAdminClient
+
+    create_topic(kafka.bootstrap, topic_name, 2)
+    group = f"static-{uuid.uuid4()}"
+    static = {"group.instance.id": "instance-1", "session.timeout.ms": 30000,
+              "max.poll.interval.ms": 60000}
+
+    def assigned(consumer):
+        tracker = Tracker({"c": consumer})
+        tracker.poll_until(lambda: tracker.assignments()["c"] == {0, 1}, 20,
+                           "the static member's assignment")
+
+    first = group_consumer(kafka.bootstrap, group, **static)
+    first.subscribe([topic_name])
+    assigned(first)
+    old_id = first.memberid()
+    first.close()
+
+    started = time.monotonic()
+    second = group_consumer(kafka.bootstrap, group, **static)
+    second.subscribe([topic_name])
+    try:
+        assigned(second)
+        assert time.monotonic() - started < 15, "took over without waiting for the session"
+        new_id = second.memberid()
+        assert new_id != old_id
+        admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+        described = admin.describe_groups([group])[group]
+        admin.close()
+        assert described["group_state"] == "Stable"
+        assert [(m["member_id"], m["group_instance_id"]) for m in described["members"]] == [
+            (new_id, "instance-1")]
+    finally:
+        second.close()
+
+
 @pytest.mark.parametrize("how", ["restart", "kill9"])
 def test_committed_offsets_survive_restart(fresh_kafka, topic_name, how):
     bootstrap = fresh_kafka.bootstrap

@@ -109,6 +109,22 @@ pub fn append(
     Ok(())
 }
 
+/// One compaction pass over every partition (only sealed segments are cleaned, so this
+/// reclaims space once a partition has rolled past `segment.bytes`). Blocking: run it off the
+/// async workers.
+pub fn compact(broker: &Broker, now_ms: i64) {
+    let Some(partitions) = partitions(broker) else {
+        return;
+    };
+    for partition in 0..partitions {
+        let result = log(broker, partition).and_then(|log| Ok(log.compact(now_ms)?));
+        match result {
+            Ok(stats) => tracing::trace!(partition, ?stats, "compacted {OFFSETS_TOPIC}"),
+            Err(error) => tracing::warn!(partition, %error, "compacting {OFFSETS_TOPIC} failed"),
+        }
+    }
+}
+
 /// Calls `visit(key, value)` for every record of a partition in log order; records that do
 /// not decode are skipped by the caller, batches in codecs this build cannot read are skipped
 /// with a warning.
