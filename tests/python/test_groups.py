@@ -433,3 +433,45 @@ def test_group_protocol_answers(kafka, topic_name):
         assert (described.groups[0].group_state, described.groups[0].members) == ("Empty", [])
     finally:
         raw.close()
+
+
+def test_deleted_groups_and_offsets_stay_deleted_after_restart(fresh_kafka, topic_name):
+    """Tombstones in __consumer_offsets are honoured when the coordinator reloads."""
+    from kafka import KafkaAdminClient, TopicPartition as KTP
+    from kafka.structs import OffsetAndMetadata
+
+    create_topic(fresh_kafka.bootstrap, topic_name, 2)
+
+    def admin():
+        return KafkaAdminClient(bootstrap_servers=fresh_kafka.bootstrap)
+
+    # "deleted" had members (so a stored generation as well as offsets); "kept" only
+    # simple commits.
+    consumer = group_consumer(fresh_kafka.bootstrap, "deleted")
+    consumer.subscribe([topic_name])
+    tracker = Tracker({"c": consumer})
+    tracker.poll_until(lambda: tracker.assignments()["c"] == {0, 1}, 30, "an assignment")
+    consumer.commit(offsets=[TopicPartition(topic_name, 0, 1)], asynchronous=False)
+    consumer.close()
+    client = admin()
+    result = client.alter_group_offsets("kept", {
+        KTP(topic_name, 0): OffsetAndMetadata(3, "m", -1),
+        KTP(topic_name, 1): OffsetAndMetadata(4, "m", -1)})
+    assert {e.__name__ for e in result.values()} == {"NoError"}, result
+    assert {g["group_id"] for g in client.list_groups()} == {"kept", "deleted"}
+    assert client.delete_groups(["deleted"]) == {"deleted": "OK"}
+    deleted = client.delete_group_offsets("kept", [KTP(topic_name, 1)])
+    assert [e.__name__ for e in deleted.values()] == ["NoError"]
+    client.close()
+
+    fresh_kafka.restart()
+
+    client = admin()
+    try:
+        assert {g["group_id"] for g in client.list_groups()} == {"kept"}
+        offsets = client.list_group_offsets(["kept", "deleted"])
+        assert {tp.partition: (o.offset, o.metadata) for tp, o in offsets["kept"].items()} == {
+            0: (3, "m")}
+        assert offsets["deleted"] == {}
+    finally:
+        client.close()
