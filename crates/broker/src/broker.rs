@@ -22,6 +22,7 @@ use ferry_zkclient::{EventType, Events, KeeperState};
 use tokio::sync::watch;
 
 use crate::config::BrokerConfig;
+use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupLimits};
 use crate::replicas::Replicas;
 use crate::zk::{
     BrokerInfo, Election, EndPoint, KafkaZk, LeaderAndIsr, Registration, TopicAssignment, ZkError,
@@ -38,6 +39,8 @@ pub enum BrokerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("loading consumer groups: {0}")]
+    Groups(#[from] crate::groups::StoreError),
     #[error("binding {addr}: {source}")]
     Bind {
         addr: String,
@@ -95,6 +98,8 @@ pub struct Broker {
     pub zk: CurrentZk,
     pub cluster_id: String,
     pub replicas: Replicas,
+    /// The consumer groups this broker coordinates (all of them, on one broker).
+    pub groups: GroupCoordinator,
     controller_id: AtomicI32,
     /// The epoch this broker won the controllership in (0 if it did not), for partition state.
     controller_epoch: AtomicI32,
@@ -131,16 +136,21 @@ impl Broker {
         };
         let replicas = Replicas::new(dir, log_config);
         let topics = zk.watch_topics().await?;
+        let groups = GroupCoordinator::new(coordinator_config(&config));
         let broker = Arc::new(Broker {
             config,
             zk: CurrentZk::new(zk),
             cluster_id,
             replicas,
+            groups,
             controller_id: AtomicI32::new(controller_id),
             controller_epoch: AtomicI32::new(controller_epoch),
             registration: Mutex::new(registration),
         });
         broker.sync_topics(&topics.value).await?;
+        // Before serving: a group's offsets are known by the time a client can ask for them.
+        broker.groups.load(&broker)?;
+        tokio::spawn(crate::groups::run_timers(Arc::downgrade(&broker)));
         tracing::info!(
             broker_id = broker.id(),
             cluster_id = %broker.cluster_id,
@@ -246,11 +256,22 @@ impl Broker {
     /// Creates a topic with every replica on this broker: the assignment and each partition's
     /// state in ZooKeeper (as the controller would write them), then the topic is served.
     pub async fn create_topic(&self, name: &str, partitions: i32) -> Result<(), ZkError> {
+        self.create_topic_with_config(name, partitions, &BTreeMap::new())
+            .await
+    }
+
+    /// [`Broker::create_topic`] with topic configs written to `/config/topics/<name>`.
+    pub async fn create_topic_with_config(
+        &self,
+        name: &str,
+        partitions: i32,
+        config: &BTreeMap<String, String>,
+    ) -> Result<(), ZkError> {
         let replicas: BTreeMap<i32, Vec<i32>> =
             (0..partitions).map(|p| (p, vec![self.id()])).collect();
         let assignment = TopicAssignment::new(replicas);
         let zk = self.zk.get();
-        zk.create_topic(name, &assignment, &BTreeMap::new()).await?;
+        zk.create_topic(name, &assignment, config).await?;
         let state = LeaderAndIsr {
             leader: self.id(),
             leader_epoch: 0,
@@ -275,6 +296,25 @@ fn broker_info(config: &BrokerConfig) -> BrokerInfo {
         config.broker_id,
         vec![EndPoint::plaintext(&adv.host, i32::from(adv.port))],
     )
+}
+
+fn coordinator_config(config: &BrokerConfig) -> CoordinatorConfig {
+    let g = &config.groups;
+    if g.offsets_topic_replication_factor > 1 {
+        tracing::warn!(
+            configured = g.offsets_topic_replication_factor,
+            "offsets.topic.replication.factor above 1: a single broker creates \
+             __consumer_offsets with one replica"
+        );
+    }
+    CoordinatorConfig {
+        limits: GroupLimits {
+            min_session_timeout_ms: g.min_session_timeout_ms,
+            max_session_timeout_ms: g.max_session_timeout_ms,
+            initial_rebalance_delay_ms: g.initial_rebalance_delay_ms,
+        },
+        offsets_topic_partitions: g.offsets_topic_num_partitions,
+    }
 }
 
 /// Registers the broker; if a previous session still holds the id (this broker was killed and

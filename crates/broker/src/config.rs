@@ -50,6 +50,74 @@ pub struct BrokerConfig {
     pub auto_create_topics: bool,
     pub message_max_bytes: usize,
     pub socket_request_max_bytes: usize,
+    /// The group coordinator's settings.
+    pub groups: GroupSettings,
+}
+
+/// `offsets.topic.*` and `group.*`: the group coordinator's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupSettings {
+    /// `offsets.topic.num.partitions` (default 50): partitions of `__consumer_offsets` when
+    /// it is created.
+    pub offsets_topic_num_partitions: i32,
+    /// `offsets.topic.replication.factor` (Kafka's default 3). A single broker creates the
+    /// topic with one replica whatever this says, warning when it asked for more.
+    pub offsets_topic_replication_factor: i16,
+    /// `group.initial.rebalance.delay.ms` (default 3000).
+    pub initial_rebalance_delay_ms: i32,
+    /// `group.min.session.timeout.ms` (default 6000).
+    pub min_session_timeout_ms: i32,
+    /// `group.max.session.timeout.ms` (default 1800000).
+    pub max_session_timeout_ms: i32,
+}
+
+impl GroupSettings {
+    fn from_properties(props: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let settings = GroupSettings {
+            offsets_topic_num_partitions: number(props, "offsets.topic.num.partitions", 50)?,
+            offsets_topic_replication_factor: number(props, "offsets.topic.replication.factor", 3)?,
+            initial_rebalance_delay_ms: number(props, "group.initial.rebalance.delay.ms", 3_000)?,
+            min_session_timeout_ms: number(props, "group.min.session.timeout.ms", 6_000)?,
+            max_session_timeout_ms: number(props, "group.max.session.timeout.ms", 1_800_000)?,
+        };
+        let at_least = |key: &str, value: i64, min: i64| {
+            if value < min {
+                Err(invalid(
+                    key,
+                    &value.to_string(),
+                    format!("must be >= {min}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        at_least(
+            "offsets.topic.num.partitions",
+            settings.offsets_topic_num_partitions.into(),
+            1,
+        )?;
+        at_least(
+            "offsets.topic.replication.factor",
+            settings.offsets_topic_replication_factor.into(),
+            1,
+        )?;
+        at_least(
+            "group.initial.rebalance.delay.ms",
+            settings.initial_rebalance_delay_ms.into(),
+            0,
+        )?;
+        at_least(
+            "group.min.session.timeout.ms",
+            settings.min_session_timeout_ms.into(),
+            0,
+        )?;
+        at_least(
+            "group.max.session.timeout.ms",
+            settings.max_session_timeout_ms.into(),
+            settings.min_session_timeout_ms.into(),
+        )?;
+        Ok(settings)
+    }
 }
 
 /// Keys Kafka 2.x knows that this broker reads but does not act on yet: no warning for them.
@@ -59,8 +127,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "socket.send.buffer.bytes",
     "socket.receive.buffer.bytes",
     "num.recovery.threads.per.data.dir",
-    "offsets.topic.replication.factor",
-    "offsets.topic.num.partitions",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
     "log.retention.hours",
@@ -72,7 +138,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "log.flush.interval.messages",
     "log.flush.interval.ms",
     "zookeeper.connection.timeout.ms",
-    "group.initial.rebalance.delay.ms",
     "delete.topic.enable",
     "min.insync.replicas",
     "unclean.leader.election.enable",
@@ -93,6 +158,11 @@ const TYPED: &[&str] = &[
     "auto.create.topics.enable",
     "message.max.bytes",
     "socket.request.max.bytes",
+    "offsets.topic.num.partitions",
+    "offsets.topic.replication.factor",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
 ];
 
 /// Parses Java properties text into key/value pairs (later keys win, as in Java).
@@ -248,6 +318,7 @@ impl BrokerConfig {
             auto_create_topics,
             message_max_bytes: number(props, "message.max.bytes", 1_048_588)?,
             socket_request_max_bytes: number(props, "socket.request.max.bytes", 104_857_600)?,
+            groups: GroupSettings::from_properties(props)?,
         };
         if config.broker_id < 0 {
             return Err(invalid(
@@ -282,6 +353,8 @@ mod tests {
         assert_eq!(c.log_dirs.len(), 2);
         assert_eq!(c.num_partitions, 4);
         assert_eq!(c.zookeeper_connect, "h:2181/kafka");
+        assert_eq!(c.groups.offsets_topic_num_partitions, 50);
+        assert_eq!(c.groups.initial_rebalance_delay_ms, 3_000);
     }
 
     #[test]
@@ -289,6 +362,26 @@ mod tests {
         let props = parse_properties("zookeeper.connect=h:1\nnum.partitions=x\n");
         let err = BrokerConfig::from_properties(&props).expect_err("invalid");
         assert!(err.to_string().contains("num.partitions"), "{err}");
+        for bad in [
+            "offsets.topic.num.partitions=0",
+            "group.initial.rebalance.delay.ms=-1",
+            "group.min.session.timeout.ms=x",
+            "offsets.topic.replication.factor=0",
+        ] {
+            let props = parse_properties(&format!("zookeeper.connect=h:1\n{bad}\n"));
+            let err = BrokerConfig::from_properties(&props).expect_err(bad);
+            let key = bad.split('=').next().unwrap_or_default();
+            assert!(err.to_string().contains(key), "{err}");
+        }
+        let props = parse_properties(
+            "zookeeper.connect=h:1\ngroup.min.session.timeout.ms=10\n\
+             group.max.session.timeout.ms=5\n",
+        );
+        let err = BrokerConfig::from_properties(&props).expect_err("max < min");
+        assert!(
+            err.to_string().contains("group.max.session.timeout.ms"),
+            "{err}"
+        );
         let props = parse_properties("zookeeper.connect=h:1\nlisteners=SSL://h:1\n");
         let err = BrokerConfig::from_properties(&props).expect_err("invalid");
         assert!(err.to_string().contains("listeners"), "{err}");

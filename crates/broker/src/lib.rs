@@ -6,7 +6,8 @@
 //! | [`broker`] | startup (ZooKeeper session, registration, controller) and shared state |
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
 //! | [`server`] | the TCP listener; one task per connection, responses in request order |
-//! | `handlers` | one file per Kafka API (ApiVersions, Metadata, Produce, Fetch, ListOffsets, CreateTopics) |
+//! | `handlers` | one file per Kafka API (ApiVersions, Metadata, Produce, Fetch, ListOffsets, CreateTopics, and the group APIs) |
+//! | [`groups`] | the group coordinator: classic rebalance protocol, offsets in `__consumer_offsets` |
 //! | [`zk`] | Kafka 2.x's znode layout |
 //!
 //! Request handling invariants: nothing from the network can panic the broker; a bad or
@@ -36,6 +37,7 @@
 
 pub mod broker;
 pub mod config;
+pub mod groups;
 mod handlers;
 pub mod replicas;
 pub mod server;

@@ -85,7 +85,7 @@ async fn serve(broker: Arc<Broker>, stream: TcpStream) -> Result<(), ConnectionE
         };
         let mut frame = BytesMut::zeroed(len);
         reader.read_exact(&mut frame).await?;
-        match handlers::handle(&broker, frame.freeze()).await {
+        match handlers::handle(&broker, frame.freeze(), peer).await {
             Ok(Some(response)) => {
                 let size = u32::try_from(response.len()).unwrap_or(u32::MAX);
                 writer.write_u32(size).await?;

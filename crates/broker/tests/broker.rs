@@ -280,7 +280,7 @@ async fn api_versions_metadata_produce_fetch() {
     let keys: Vec<i16> = versions.api_keys.iter().map(|k| k.api_key).collect();
     assert!(keys.contains(&ApiKey::Produce.key()) && keys.contains(&ApiKey::Fetch.key()));
     assert!(
-        !keys.contains(&ApiKey::JoinGroup.key()),
+        !keys.contains(&ApiKey::SaslHandshake.key()),
         "only handled APIs are advertised"
     );
 

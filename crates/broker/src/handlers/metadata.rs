@@ -27,7 +27,13 @@ pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> 
     for name in names {
         let topic = match broker.replicas.partitions(&name) {
             Some(count) => describe(broker, &name, count),
-            None if broker.config.auto_create_topics && request.allow_auto_topic_creation => {
+            // Internal topics are made by their coordinator with their own settings
+            // (`__consumer_offsets`: compacted, offsets.topic.num.partitions), never by
+            // auto-creation.
+            None if broker.config.auto_create_topics
+                && request.allow_auto_topic_creation
+                && !is_internal(&name) =>
+            {
                 let num = broker.config.num_partitions;
                 match broker.create_topic(&name, num).await {
                     // Kafka answers LEADER_NOT_AVAILABLE the first time; we have the leader

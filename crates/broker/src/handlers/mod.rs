@@ -7,12 +7,26 @@
 
 mod api_versions;
 mod create_topics;
+mod delete_groups;
+mod describe_groups;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
+mod sync_group;
+
+use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
+use ferry_kafka_protocol::messages::{PartitionError, TopicPartitionErrors};
 use ferry_kafka_protocol::{
     decode_request_bytes, encode_response, ApiKey, ErrorCode, ProtocolError, RequestBody,
     ResponseBody,
@@ -30,7 +44,25 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::Metadata,
     ApiKey::ApiVersions,
     ApiKey::CreateTopics,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::ListGroups,
+    ApiKey::DescribeGroups,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetDelete,
 ];
+
+/// Who sent a request, as group members are described (DescribeGroups).
+pub struct ClientInfo {
+    pub client_id: String,
+    /// `/address`, the way Kafka prints a client's host.
+    pub host: String,
+}
 
 /// Why a request closes its connection instead of being answered.
 #[derive(Debug, thiserror::Error)]
@@ -45,8 +77,13 @@ pub enum HandleError {
     Encode(#[source] ProtocolError),
 }
 
-/// Answers one request frame (without its size prefix). `Ok(None)`: no response is due.
-pub async fn handle(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, HandleError> {
+/// Answers one request frame (without its size prefix) from `peer`. `Ok(None)`: no response
+/// is due.
+pub async fn handle(
+    broker: &Broker,
+    frame: Bytes,
+    peer: Option<SocketAddr>,
+) -> Result<Option<BytesMut>, HandleError> {
     let (header, body) = match decode_request_bytes(frame) {
         Ok(decoded) => decoded,
         // Kafka's rule: ApiVersions at an unknown version gets a v0 answer so that the client
@@ -65,6 +102,10 @@ pub async fn handle(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, H
     };
     let version = header.api_version;
     tracing::trace!(api = ?body.api_key(), version, "request");
+    let client = ClientInfo {
+        client_id: header.client_id.clone().unwrap_or_default(),
+        host: peer.map_or_else(String::new, |p| format!("/{}", p.ip())),
+    };
     let response: ResponseBody = match body {
         RequestBody::ApiVersions(_) => api_versions::handle().into(),
         RequestBody::Metadata(r) => metadata::handle(broker, r, version).await.into(),
@@ -76,6 +117,19 @@ pub async fn handle(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, H
         RequestBody::Fetch(r) => fetch::handle(broker, r).await.into(),
         RequestBody::ListOffsets(r) => list_offsets::handle(broker, r, version).into(),
         RequestBody::CreateTopics(r) => create_topics::handle(broker, r, version).await.into(),
+        RequestBody::FindCoordinator(r) => {
+            find_coordinator::handle(broker, r, version).await.into()
+        }
+        RequestBody::JoinGroup(r) => join_group::handle(broker, r, version, &client).await.into(),
+        RequestBody::SyncGroup(r) => sync_group::handle(broker, r).await.into(),
+        RequestBody::Heartbeat(r) => heartbeat::handle(broker, r).into(),
+        RequestBody::LeaveGroup(r) => leave_group::handle(broker, r, version).into(),
+        RequestBody::OffsetCommit(r) => offset_commit::handle(broker, r).await.into(),
+        RequestBody::OffsetFetch(r) => offset_fetch::handle(broker, r, version).into(),
+        RequestBody::ListGroups(r) => list_groups::handle(broker, r).into(),
+        RequestBody::DescribeGroups(r) => describe_groups::handle(broker, r).into(),
+        RequestBody::DeleteGroups(r) => delete_groups::handle(broker, r).into(),
+        RequestBody::OffsetDelete(r) => offset_delete::handle(broker, r).into(),
         other => return Err(HandleError::Unhandled(other.api_key().name())),
     };
     encode_response(header.correlation_id, version, &response)
@@ -91,4 +145,28 @@ fn error_code(error: &ReplicaError) -> ErrorCode {
         ReplicaError::Log(LogError::OffsetOutOfRange { .. }) => ErrorCode::OffsetOutOfRange,
         ReplicaError::Log(_) => ErrorCode::KafkaStorageError,
     }
+}
+
+/// Per-partition errors grouped by topic, consecutive entries of one topic sharing an entry
+/// (OffsetCommit, OffsetDelete).
+fn topic_partition_errors(
+    items: impl IntoIterator<Item = (String, i32, ErrorCode)>,
+) -> Vec<TopicPartitionErrors> {
+    let mut topics: Vec<TopicPartitionErrors> = Vec::new();
+    for (name, partition, error) in items {
+        let entry = PartitionError {
+            partition_index: partition,
+            error_code: error.code(),
+            ..Default::default()
+        };
+        match topics.last_mut() {
+            Some(t) if t.name == name => t.partitions.push(entry),
+            _ => topics.push(TopicPartitionErrors {
+                name,
+                partitions: vec![entry],
+                ..Default::default()
+            }),
+        }
+    }
+    topics
 }

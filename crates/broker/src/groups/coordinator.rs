@@ -1,0 +1,464 @@
+//! The group coordinator: every group this broker coordinates, the connections waiting on
+//! them, and the writes to `__consumer_offsets`.
+//!
+//! Groups live in one map behind a std mutex that is never held across an `.await`: a request
+//! takes the lock, runs the pure state machine ([`Group`]), appends what must be persisted (a
+//! short positional write to the local log, so a commit is on the log before it is
+//! acknowledged and records of one group are written in the order they happened), hands the
+//! answers it released to the members waiting for them, and lets go. A JoinGroup or SyncGroup
+//! that must wait parks a oneshot receiver and awaits it outside the lock; a connection serves
+//! one request at a time, so that only holds its own connection.
+//!
+//! A background task ([`run_timers`]) ticks every group to expire sessions and end join
+//! phases whose time is up.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ferry_kafka_protocol::ErrorCode;
+use tokio::sync::oneshot;
+
+use super::group::{Effects, Group, GroupLimits, JoinResult, Reply, SyncRequest, SyncResult};
+use super::member::JoinRequest;
+use super::offsets_topic::{self, StoreError};
+use super::records::{self, OffsetValue};
+use super::state::GroupState;
+use crate::broker::Broker;
+
+/// How often sessions and rebalance deadlines are checked.
+const TICK: Duration = Duration::from_millis(100);
+
+/// How often `__consumer_offsets` is compacted (Kafka's `log.cleaner.backoff.ms` is 15 s; a
+/// pass with no sealed segment to clean costs a lock and a comparison per partition).
+const COMPACTION_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Settings of the coordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoordinatorConfig {
+    pub limits: GroupLimits,
+    /// `offsets.topic.num.partitions`, used when the topic is created.
+    pub offsets_topic_partitions: i32,
+}
+
+/// One group and the members waiting on it.
+struct Slot {
+    group: Group,
+    joins: HashMap<String, oneshot::Sender<JoinResult>>,
+    syncs: HashMap<String, oneshot::Sender<SyncResult>>,
+}
+
+impl Slot {
+    fn new(group: Group) -> Self {
+        Slot {
+            group,
+            joins: HashMap::new(),
+            syncs: HashMap::new(),
+        }
+    }
+}
+
+/// A summary for ListGroups.
+pub struct Listed {
+    pub group_id: String,
+    pub protocol_type: String,
+    pub state: GroupState,
+}
+
+pub struct GroupCoordinator {
+    config: CoordinatorConfig,
+    groups: Mutex<HashMap<String, Slot>>,
+    /// Serializes creation of the offsets topic.
+    creating: tokio::sync::Mutex<()>,
+    origin: Instant,
+}
+
+/// What a commit of one partition asks for.
+pub struct OffsetCommit {
+    pub topic: String,
+    pub partition: i32,
+    pub value: OffsetValue,
+}
+
+impl GroupCoordinator {
+    pub fn new(config: CoordinatorConfig) -> Self {
+        GroupCoordinator {
+            config,
+            groups: Mutex::new(HashMap::new()),
+            creating: tokio::sync::Mutex::new(()),
+            origin: Instant::now(),
+        }
+    }
+
+    /// Monotonic ms for the state machine.
+    fn now(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
+        self.groups.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads every group back from `__consumer_offsets` (broker start, before serving).
+    pub fn load(&self, broker: &Broker) -> Result<(), StoreError> {
+        let loaded = super::loader::load(broker, self.now())?;
+        let mut groups = self.lock();
+        groups.clear();
+        groups.extend(loaded.into_iter().map(|(id, g)| (id, Slot::new(g))));
+        Ok(())
+    }
+
+    /// Makes sure `__consumer_offsets` exists (FindCoordinator does this, as in Kafka).
+    pub async fn ensure_offsets_topic(&self, broker: &Broker) -> Result<i32, StoreError> {
+        if let Some(n) = offsets_topic::partitions(broker) {
+            return Ok(n);
+        }
+        let _only_one = self.creating.lock().await;
+        offsets_topic::ensure(broker, self.config.offsets_topic_partitions).await
+    }
+
+    pub async fn join(&self, broker: &Broker, group_id: &str, req: JoinRequest) -> JoinResult {
+        let member_id = req.member_id.clone();
+        // Clients look the coordinator up first, which creates the topic; one that skipped
+        // that still gets a group whose generations can be stored.
+        if let Err(error) = self.ensure_offsets_topic(broker).await {
+            tracing::warn!(%error, "offsets topic unavailable");
+            return JoinResult::error(ErrorCode::CoordinatorNotAvailable, &member_id);
+        }
+        let receiver = {
+            let now = self.now();
+            let mut groups = self.lock();
+            let slot = groups
+                .entry(group_id.to_string())
+                .or_insert_with(|| Slot::new(Group::new(group_id)));
+            let mut fx = Effects::default();
+            let reply = slot.group.join(req, now, &self.config.limits, &mut fx);
+            let receiver = match reply {
+                Reply::Now(result) => Err(result),
+                Reply::Wait { member_id } => {
+                    let (tx, rx) = oneshot::channel();
+                    slot.joins.insert(member_id, tx);
+                    Ok(rx)
+                }
+            };
+            self.settle(broker, slot, fx);
+            receiver
+        };
+        match receiver {
+            Err(now) => now,
+            // Replaced by a newer JoinGroup of the same member: this one is obsolete.
+            Ok(rx) => rx
+                .await
+                .unwrap_or_else(|_| JoinResult::error(ErrorCode::RebalanceInProgress, &member_id)),
+        }
+    }
+
+    pub async fn sync(&self, broker: &Broker, group_id: &str, req: SyncRequest) -> SyncResult {
+        let receiver = {
+            let now = self.now();
+            let mut groups = self.lock();
+            let Some(slot) = groups.get_mut(group_id) else {
+                return Err(ErrorCode::UnknownMemberId);
+            };
+            let mut fx = Effects::default();
+            let receiver = match slot.group.sync(req, now, &mut fx) {
+                Reply::Now(result) => Err(result),
+                Reply::Wait { member_id } => {
+                    let (tx, rx) = oneshot::channel();
+                    slot.syncs.insert(member_id, tx);
+                    Ok(rx)
+                }
+            };
+            self.settle(broker, slot, fx);
+            receiver
+        };
+        match receiver {
+            Err(now) => now,
+            Ok(rx) => rx.await.unwrap_or(Err(ErrorCode::RebalanceInProgress)),
+        }
+    }
+
+    pub fn heartbeat(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        instance: Option<&str>,
+        generation: i32,
+    ) -> ErrorCode {
+        let now = self.now();
+        match self.lock().get_mut(group_id) {
+            None => ErrorCode::UnknownMemberId,
+            Some(slot) => slot.group.heartbeat(member_id, instance, generation, now),
+        }
+    }
+
+    /// One error per (member id, instance id).
+    pub fn leave(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        leaving: &[(String, Option<String>)],
+    ) -> Vec<ErrorCode> {
+        let now = self.now();
+        let mut groups = self.lock();
+        let Some(slot) = groups.get_mut(group_id) else {
+            return vec![ErrorCode::UnknownMemberId; leaving.len()];
+        };
+        let mut fx = Effects::default();
+        let errors = slot.group.leave(leaving, now, &self.config.limits, &mut fx);
+        self.settle(broker, slot, fx);
+        errors
+    }
+
+    /// Expires sessions and ends join phases for every group.
+    pub fn tick(&self, broker: &Broker) {
+        let now = self.now();
+        let mut groups = self.lock();
+        for slot in groups.values_mut() {
+            let mut fx = Effects::default();
+            slot.group.tick(now, &self.config.limits, &mut fx);
+            self.settle(broker, slot, fx);
+        }
+    }
+
+    /// Delivers released answers and persists the group's metadata if it changed.
+    fn settle(&self, broker: &Broker, slot: &mut Slot, fx: Effects) {
+        if fx.persist {
+            let value = records::group_value(&slot.group.to_stored(wall_clock_ms()));
+            let record = (records::group_key(&slot.group.id), Some(value));
+            if let Err(error) = self.write(broker, &slot.group.id, &[record]) {
+                // The group goes on in memory; members rejoin after a restart anyway.
+                tracing::warn!(group = %slot.group.id, %error, "storing group metadata failed");
+            }
+        }
+        for (member, result) in fx.joins {
+            if let Some(tx) = slot.joins.remove(&member) {
+                let _gone = tx.send(result);
+            }
+        }
+        for (member, result) in fx.syncs {
+            if let Some(tx) = slot.syncs.remove(&member) {
+                let _gone = tx.send(result);
+            }
+        }
+    }
+
+    /// Appends records to the group's partition of `__consumer_offsets`.
+    fn write(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        records: &[(Vec<u8>, Option<Vec<u8>>)],
+    ) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let partitions = offsets_topic::partitions(broker).ok_or(StoreError::Missing)?;
+        let partition = records::partition_for(group_id, partitions);
+        offsets_topic::append(broker, partition, records, wall_clock_ms())
+    }
+
+    /// Commits offsets: checks the member, appends the records, then updates the cache. The
+    /// error is for the whole request; `Ok` carries nothing because every partition given
+    /// was committed.
+    pub async fn commit(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        member_id: &str,
+        instance: Option<&str>,
+        generation: i32,
+        commits: Vec<OffsetCommit>,
+    ) -> Result<(), ErrorCode> {
+        if let Err(error) = self.ensure_offsets_topic(broker).await {
+            tracing::warn!(%error, "offsets topic unavailable");
+            return Err(ErrorCode::CoordinatorNotAvailable);
+        }
+        let now = self.now();
+        let mut groups = self.lock();
+        let slot = match groups.get_mut(group_id) {
+            Some(slot) => slot,
+            // Not managed by the coordinator (a simple consumer): the commit creates the group.
+            None if generation < 0 => groups
+                .entry(group_id.to_string())
+                .or_insert_with(|| Slot::new(Group::new(group_id))),
+            // Or a member of a generation this broker does not know (e.g. before a restart).
+            None => return Err(ErrorCode::IllegalGeneration),
+        };
+        slot.group
+            .check_commit(member_id, instance, generation, now)?;
+        let records: Vec<_> = commits
+            .iter()
+            .map(|c| {
+                let key = records::offset_key(group_id, &c.topic, c.partition);
+                (key, Some(records::offset_value(&c.value)))
+            })
+            .collect();
+        self.write(broker, group_id, &records).map_err(|error| {
+            tracing::warn!(group = group_id, %error, "appending offsets failed");
+            ErrorCode::CoordinatorNotAvailable
+        })?;
+        for c in commits {
+            slot.group.offsets.insert((c.topic, c.partition), c.value);
+        }
+        Ok(())
+    }
+
+    /// Committed offsets of a group: the partitions asked for (`None`: all of them).
+    pub fn fetch(
+        &self,
+        group_id: &str,
+        wanted: Option<&[(String, i32)]>,
+    ) -> Vec<((String, i32), Option<OffsetValue>)> {
+        let groups = self.lock();
+        let offsets = groups.get(group_id).map(|s| &s.group.offsets);
+        match wanted {
+            Some(wanted) => wanted
+                .iter()
+                .map(|tp| (tp.clone(), offsets.and_then(|o| o.get(tp)).cloned()))
+                .collect(),
+            None => offsets
+                .into_iter()
+                .flatten()
+                .map(|(tp, v)| (tp.clone(), Some(v.clone())))
+                .collect(),
+        }
+    }
+
+    pub fn list(&self) -> Vec<Listed> {
+        let mut listed: Vec<Listed> = self
+            .lock()
+            .values()
+            .map(|s| Listed {
+                group_id: s.group.id.clone(),
+                protocol_type: s.group.protocol_type().unwrap_or_default().to_string(),
+                state: s.group.state(),
+            })
+            .collect();
+        listed.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        listed
+    }
+
+    /// The group's protocol type and selected protocol (SyncGroup v5 repeats them).
+    pub fn protocol_of(&self, group_id: &str) -> (Option<String>, Option<String>) {
+        self.lock().get(group_id).map_or((None, None), |s| {
+            (
+                s.group.protocol_type().map(str::to_string),
+                s.group.protocol().map(str::to_string),
+            )
+        })
+    }
+
+    /// A copy of a group for DescribeGroups.
+    pub fn snapshot(&self, group_id: &str) -> Option<Group> {
+        self.lock().get(group_id).map(|s| s.group.clone())
+    }
+
+    /// Deletes an empty group: tombstones for its offsets and its metadata, then forgets it.
+    pub fn delete_group(&self, broker: &Broker, group_id: &str) -> ErrorCode {
+        let mut groups = self.lock();
+        let Some(slot) = groups.get_mut(group_id) else {
+            return ErrorCode::GroupIdNotFound;
+        };
+        match slot.group.state() {
+            GroupState::Empty | GroupState::Dead => {}
+            _ => return ErrorCode::NonEmptyGroup,
+        }
+        let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = slot
+            .group
+            .offsets
+            .keys()
+            .map(|(topic, partition)| (records::offset_key(group_id, topic, *partition), None))
+            .collect();
+        tombstones.push((records::group_key(group_id), None));
+        if offsets_topic::partitions(broker).is_some() {
+            if let Err(error) = self.write(broker, group_id, &tombstones) {
+                tracing::warn!(group = group_id, %error, "writing group tombstones failed");
+                return ErrorCode::CoordinatorNotAvailable;
+            }
+        }
+        slot.group.mark_dead();
+        groups.remove(group_id);
+        ErrorCode::None
+    }
+
+    /// Deletes committed offsets of topics the group does not consume (OffsetDelete). The
+    /// group-level error, else one error per partition.
+    pub fn delete_offsets(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<ErrorCode>, ErrorCode> {
+        let mut groups = self.lock();
+        let Some(slot) = groups.get_mut(group_id) else {
+            return Err(ErrorCode::GroupIdNotFound);
+        };
+        let group = &mut slot.group;
+        let consumer = group.protocol_type() == Some("consumer");
+        match group.state() {
+            GroupState::Dead => return Err(ErrorCode::CoordinatorNotAvailable),
+            GroupState::Empty => {}
+            _ if !consumer => return Err(ErrorCode::NonEmptyGroup),
+            _ => {}
+        }
+        let errors: Vec<ErrorCode> = partitions
+            .iter()
+            .map(|(topic, _)| {
+                if group.state() != GroupState::Empty && group.is_subscribed_to(topic) {
+                    ErrorCode::GroupSubscribedToTopic
+                } else {
+                    ErrorCode::None
+                }
+            })
+            .collect();
+        let doomed: Vec<&(String, i32)> = partitions
+            .iter()
+            .zip(&errors)
+            .filter(|(tp, e)| **e == ErrorCode::None && group.offsets.contains_key(*tp))
+            .map(|(tp, _)| tp)
+            .collect();
+        let tombstones: Vec<_> = doomed
+            .iter()
+            .map(|(topic, partition)| (records::offset_key(group_id, topic, *partition), None))
+            .collect();
+        if let Err(error) = self.write(broker, group_id, &tombstones) {
+            tracing::warn!(group = group_id, %error, "writing offset tombstones failed");
+            return Err(ErrorCode::CoordinatorNotAvailable);
+        }
+        for tp in doomed {
+            slot.group.offsets.remove(tp);
+        }
+        Ok(errors)
+    }
+}
+
+/// Ticks the coordinator until the broker is gone, and compacts `__consumer_offsets` now and
+/// then on a blocking thread (one pass at a time).
+pub async fn run_timers(broker: Weak<Broker>) {
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_compaction = Instant::now();
+    let mut compaction: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        interval.tick().await;
+        let Some(broker) = broker.upgrade() else {
+            return;
+        };
+        broker.groups.tick(&broker);
+        let idle = compaction.as_ref().is_none_or(|c| c.is_finished());
+        if idle && last_compaction.elapsed() >= COMPACTION_INTERVAL {
+            last_compaction = Instant::now();
+            compaction = Some(tokio::task::spawn_blocking(move || {
+                offsets_topic::compact(&broker, wall_clock_ms());
+            }));
+        }
+    }
+}
+
+/// Wall-clock ms for record timestamps.
+pub fn wall_clock_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,180 @@
+//! `__consumer_offsets`: creating it, appending the coordinator's records, reading them back.
+//!
+//! The topic is created on first need (FindCoordinator, or the first commit) with
+//! `offsets.topic.num.partitions` partitions and `cleanup.policy=compact` in its ZooKeeper
+//! config, as Kafka creates it; its logs are opened compacted, with Kafka's 100 MiB
+//! `offsets.topic.segment.bytes`, so only the latest record per key survives cleaning.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ferry_log::{
+    decompressed_records, BatchBuilder, BatchIter, CleanupPolicy, Log, LogConfig, RecordIter,
+};
+
+use crate::broker::Broker;
+use crate::replicas::ReplicaError;
+use crate::zk::ZkError;
+
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// Kafka's `offsets.topic.segment.bytes` default.
+const SEGMENT_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Largest read while loading a partition (one segment's batches at most per read).
+const LOAD_READ_BYTES: usize = 4 * 1024 * 1024;
+
+/// Why the offsets topic could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("creating {OFFSETS_TOPIC}: {0}")]
+    Create(#[from] ZkError),
+    #[error("{OFFSETS_TOPIC}: {0}")]
+    Log(#[from] ReplicaError),
+    #[error("{OFFSETS_TOPIC}: {0}")]
+    Config(#[from] ferry_log::LogError),
+    #[error("{OFFSETS_TOPIC} does not exist yet")]
+    Missing,
+}
+
+/// The topic's configs as written to ZooKeeper.
+pub fn topic_config() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("cleanup.policy".to_string(), "compact".to_string()),
+        ("compression.type".to_string(), "producer".to_string()),
+        ("segment.bytes".to_string(), SEGMENT_BYTES.to_string()),
+    ])
+}
+
+/// The partition count, creating the topic if it does not exist.
+pub async fn ensure(broker: &Broker, partitions: i32) -> Result<i32, StoreError> {
+    if let Some(n) = broker.replicas.partitions(OFFSETS_TOPIC) {
+        return Ok(n);
+    }
+    match broker
+        .create_topic_with_config(OFFSETS_TOPIC, partitions, &topic_config())
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(partitions, "created {OFFSETS_TOPIC}");
+            Ok(partitions)
+        }
+        // Created meanwhile (by a concurrent request or another broker): use it once known.
+        Err(ZkError::TopicExists { .. }) => broker
+            .replicas
+            .partitions(OFFSETS_TOPIC)
+            .ok_or(StoreError::Missing),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The partition count if the topic exists.
+pub fn partitions(broker: &Broker) -> Option<i32> {
+    broker.replicas.partitions(OFFSETS_TOPIC)
+}
+
+/// The log of one partition, opened compacted.
+fn log(broker: &Broker, partition: i32) -> Result<Arc<Log>, StoreError> {
+    let log = broker.replicas.log(OFFSETS_TOPIC, partition)?;
+    let current = log.config();
+    if !current.cleanup_policy.compacts() || current.segment_bytes != SEGMENT_BYTES {
+        log.set_config(LogConfig {
+            cleanup_policy: CleanupPolicy::Compact,
+            retention_ms: None,
+            segment_bytes: SEGMENT_BYTES,
+            ..(*current).clone()
+        })?;
+    }
+    Ok(log)
+}
+
+/// Appends (key, value) records as one batch (a `None` value is a tombstone), before the
+/// caller acknowledges anything.
+pub fn append(
+    broker: &Broker,
+    partition: i32,
+    records: &[(Vec<u8>, Option<Vec<u8>>)],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut builder = BatchBuilder::new(now_ms);
+    for (key, value) in records {
+        builder.append(Some(key), value.as_deref(), now_ms);
+    }
+    let mut batch = builder.build();
+    log(broker, partition)?.append_as_leader(&mut batch, 0)?;
+    broker.replicas.notify_appended();
+    Ok(())
+}
+
+/// One compaction pass over every partition (only sealed segments are cleaned, so this
+/// reclaims space once a partition has rolled past `segment.bytes`). Blocking: run it off the
+/// async workers.
+pub fn compact(broker: &Broker, now_ms: i64) {
+    let Some(partitions) = partitions(broker) else {
+        return;
+    };
+    for partition in 0..partitions {
+        let result = log(broker, partition).and_then(|log| Ok(log.compact(now_ms)?));
+        match result {
+            Ok(stats) => tracing::trace!(partition, ?stats, "compacted {OFFSETS_TOPIC}"),
+            Err(error) => tracing::warn!(partition, %error, "compacting {OFFSETS_TOPIC} failed"),
+        }
+    }
+}
+
+/// Calls `visit(key, value)` for every record of a partition in log order; records that do
+/// not decode are skipped by the caller, batches in codecs this build cannot read are skipped
+/// with a warning.
+pub fn scan(
+    broker: &Broker,
+    partition: i32,
+    mut visit: impl FnMut(&[u8], Option<&[u8]>),
+) -> Result<(), StoreError> {
+    let log = log(broker, partition)?;
+    let mut offset = log.log_start_offset();
+    let end = log.log_end_offset();
+    while offset < end {
+        let read = log.read(offset, LOAD_READ_BYTES, None)?;
+        let mut next = offset;
+        for (header, batch) in BatchIter::new(&read.records) {
+            next = next.max(header.next_offset());
+            if header.is_control() || header.next_offset() <= offset {
+                continue;
+            }
+            let records = match decompressed_records(&header, batch) {
+                Ok(Some(records)) => records,
+                Ok(None) | Err(_) => {
+                    tracing::warn!(
+                        partition,
+                        offset = header.base_offset,
+                        "undecodable batch skipped"
+                    );
+                    continue;
+                }
+            };
+            for record in RecordIter::new(&records, header.records_count).flatten() {
+                let absolute = header.base_offset + i64::from(record.offset_delta);
+                if absolute < offset {
+                    continue;
+                }
+                if let Some(key) = record.key {
+                    visit(key, record.value);
+                }
+            }
+        }
+        if next <= offset {
+            // Nothing readable at this offset (a gap left by compaction or a bad batch).
+            tracing::warn!(
+                partition,
+                offset,
+                "no batch readable; stopping the load here"
+            );
+            break;
+        }
+        offset = next;
+    }
+    Ok(())
+}

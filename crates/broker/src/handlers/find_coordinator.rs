@@ -1,0 +1,84 @@
+//! FindCoordinator: this broker coordinates every group (it is the leader of every partition
+//! of `__consumer_offsets`), and creates that topic on the first lookup, as Kafka does.
+//!
+//! Transactions (key type 1) have no coordinator here: the answer is COORDINATOR_NOT_AVAILABLE
+//! with a message saying so. That is the code Kafka gives while a coordinator is not ready;
+//! transactional clients retry it until their own timeout and then fail with that message,
+//! which is clearer than a code they would not expect from FindCoordinator.
+
+use ferry_kafka_protocol::messages::find_coordinator::{
+    Coordinator, FindCoordinatorRequest, FindCoordinatorResponse,
+};
+use ferry_kafka_protocol::ErrorCode;
+
+use crate::broker::Broker;
+
+const GROUP: i8 = 0;
+const TRANSACTION: i8 = 1;
+
+pub async fn handle(
+    broker: &Broker,
+    request: FindCoordinatorRequest,
+    version: i16,
+) -> FindCoordinatorResponse {
+    if version >= 4 {
+        let mut coordinators = Vec::with_capacity(request.coordinator_keys.len());
+        for key in request.coordinator_keys {
+            coordinators.push(answer(broker, key, request.key_type).await);
+        }
+        return FindCoordinatorResponse {
+            coordinators,
+            ..Default::default()
+        };
+    }
+    let c = answer(broker, request.key, request.key_type).await;
+    FindCoordinatorResponse {
+        error_code: c.error_code,
+        error_message: c.error_message,
+        node_id: c.node_id,
+        host: c.host,
+        port: c.port,
+        ..Default::default()
+    }
+}
+
+async fn answer(broker: &Broker, key: String, key_type: i8) -> Coordinator {
+    let refusal = match key_type {
+        GROUP => match broker.groups.ensure_offsets_topic(broker).await {
+            Ok(_) => None,
+            Err(error) => {
+                tracing::warn!(%error, "no group coordinator: offsets topic unavailable");
+                Some((ErrorCode::CoordinatorNotAvailable, error.to_string()))
+            }
+        },
+        TRANSACTION => Some((
+            ErrorCode::CoordinatorNotAvailable,
+            "this broker does not run a transaction coordinator".to_string(),
+        )),
+        other => Some((
+            ErrorCode::InvalidRequest,
+            format!("unknown coordinator key type {other}"),
+        )),
+    };
+    match refusal {
+        None => {
+            let adv = &broker.config.advertised;
+            Coordinator {
+                key,
+                node_id: broker.id(),
+                host: adv.host.clone(),
+                port: i32::from(adv.port),
+                ..Default::default()
+            }
+        }
+        Some((code, message)) => Coordinator {
+            key,
+            node_id: -1,
+            host: String::new(),
+            port: -1,
+            error_code: code.code(),
+            error_message: Some(message),
+            ..Default::default()
+        },
+    }
+}

@@ -1,0 +1,83 @@
+//! OffsetFetch: committed offsets of one group (v0-7) or several (v8); null topics means every
+//! partition the group has committed. A partition without a commit gets offset -1, as in Kafka.
+
+use std::collections::BTreeMap;
+
+use ferry_kafka_protocol::messages::offset_fetch::{
+    OffsetFetchRequest, OffsetFetchRequestTopic, OffsetFetchResponse, OffsetFetchResponseGroup,
+    OffsetFetchResponsePartition, OffsetFetchResponseTopic,
+};
+
+use crate::broker::Broker;
+use crate::groups::OffsetValue;
+
+pub fn handle(broker: &Broker, request: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+    if version >= 8 {
+        let groups = request
+            .groups
+            .into_iter()
+            .map(|g| OffsetFetchResponseGroup {
+                topics: fetch(broker, &g.group_id, g.topics.as_deref()),
+                group_id: g.group_id,
+                ..Default::default()
+            })
+            .collect();
+        return OffsetFetchResponse {
+            groups,
+            ..Default::default()
+        };
+    }
+    // v0-1 cannot say null: an empty list there means nothing asked.
+    OffsetFetchResponse {
+        topics: fetch(broker, &request.group_id, request.topics.as_deref()),
+        ..Default::default()
+    }
+}
+
+fn fetch(
+    broker: &Broker,
+    group_id: &str,
+    topics: Option<&[OffsetFetchRequestTopic]>,
+) -> Vec<OffsetFetchResponseTopic> {
+    let wanted: Option<Vec<(String, i32)>> = topics.map(|topics| {
+        topics
+            .iter()
+            .flat_map(|t| t.partition_indexes.iter().map(|p| (t.name.clone(), *p)))
+            .collect()
+    });
+    let found = broker.groups.fetch(group_id, wanted.as_deref());
+    let mut by_topic: BTreeMap<String, Vec<OffsetFetchResponsePartition>> = BTreeMap::new();
+    for ((topic, partition), value) in found {
+        by_topic
+            .entry(topic)
+            .or_default()
+            .push(partition_answer(partition, value));
+    }
+    by_topic
+        .into_iter()
+        .map(|(name, partitions)| OffsetFetchResponseTopic {
+            name,
+            partitions,
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn partition_answer(partition: i32, value: Option<OffsetValue>) -> OffsetFetchResponsePartition {
+    match value {
+        Some(v) => OffsetFetchResponsePartition {
+            partition_index: partition,
+            committed_offset: v.offset,
+            committed_leader_epoch: v.leader_epoch,
+            metadata: Some(v.metadata),
+            ..Default::default()
+        },
+        None => OffsetFetchResponsePartition {
+            partition_index: partition,
+            committed_offset: -1,
+            committed_leader_epoch: -1,
+            metadata: Some(String::new()),
+            ..Default::default()
+        },
+    }
+}
