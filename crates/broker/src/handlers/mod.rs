@@ -5,9 +5,15 @@
 //! request that does not decode) closes the connection, which is what Kafka does with a
 //! request it cannot parse.
 
+mod alter_configs;
 mod api_versions;
+mod config_resources;
+mod create_partitions;
 mod create_topics;
+mod delete_topics;
+mod describe_configs;
 mod fetch;
+mod incremental_alter_configs;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -30,6 +36,11 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::Metadata,
     ApiKey::ApiVersions,
     ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::DescribeConfigs,
+    ApiKey::AlterConfigs,
+    ApiKey::IncrementalAlterConfigs,
 ];
 
 /// Why a request closes its connection instead of being answered.
@@ -76,6 +87,15 @@ pub async fn handle(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, H
         RequestBody::Fetch(r) => fetch::handle(broker, r).await.into(),
         RequestBody::ListOffsets(r) => list_offsets::handle(broker, r, version).into(),
         RequestBody::CreateTopics(r) => create_topics::handle(broker, r, version).await.into(),
+        RequestBody::DeleteTopics(r) => delete_topics::handle(broker, r, version).await.into(),
+        RequestBody::CreatePartitions(r) => create_partitions::handle(broker, r).await.into(),
+        RequestBody::DescribeConfigs(r) => {
+            describe_configs::handle(broker, r, version).await.into()
+        }
+        RequestBody::AlterConfigs(r) => alter_configs::handle(broker, r).await.into(),
+        RequestBody::IncrementalAlterConfigs(r) => {
+            incremental_alter_configs::handle(broker, r).await.into()
+        }
         other => return Err(HandleError::Unhandled(other.api_key().name())),
     };
     encode_response(header.correlation_id, version, &response)
