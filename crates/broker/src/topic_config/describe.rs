@@ -130,13 +130,15 @@ fn sensitive(key: &str) -> bool {
     key.contains("password") || key.contains("secret") || key.ends_with("jaas.config")
 }
 
+/// What is known of a broker key: its type, documentation and default (all `None` for a key
+/// the file sets that this broker has no definition of).
+type BrokerKey = (Option<ConfigType>, Option<&'static str>, Option<String>);
+
 /// The broker's configs (all, or those named in `keys`): every key the file sets, plus the
 /// defaults of the keys this broker acts on. Broker configs are static here: read only.
 pub fn describe_broker(defaults: &TopicDefaults, keys: Option<&[String]>) -> Vec<Described> {
     let props = defaults.properties();
-    // name -> (kind, doc, default)
-    let mut known: BTreeMap<&str, (Option<ConfigType>, Option<&'static str>, Option<String>)> =
-        BTreeMap::new();
+    let mut known: BTreeMap<&str, BrokerKey> = BTreeMap::new();
     for def in defs::TOPIC_CONFIGS {
         for (i, (key, factor)) in def.synonyms.iter().enumerate() {
             // Coarse units (hours, minutes) are whole numbers of their own.
