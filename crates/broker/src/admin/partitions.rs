@@ -192,7 +192,15 @@ async fn follow_assignment(broker: Weak<Broker>, topic: String) {
             let watch = zk.watch_topic_assignment(&topic).await?;
             match &watch.value {
                 None => {
-                    lock(&b.admin.watched).remove(&topic);
+                    // Stop once the topic is not served; the check is made under the lock
+                    // that `follow_assignments` inserts under (after serving the topic), so a
+                    // topic re-created meanwhile is either still followed here or gets a new
+                    // follower there.
+                    let mut watched = lock(&b.admin.watched);
+                    if b.replicas.partitions(&topic).is_some() {
+                        return Ok(Some(watch));
+                    }
+                    watched.remove(&topic);
                     Ok(None)
                 }
                 Some(assignment) => {

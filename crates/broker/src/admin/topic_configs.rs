@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Weak;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::broker::Broker;
 use crate::topic_config::alter::AlterError;
@@ -16,6 +17,10 @@ use super::lock;
 
 /// How many times a config write is retried when someone else changed the node meanwhile.
 const WRITE_ATTEMPTS: usize = 5;
+
+/// Notifications older than this are purged (Kafka's `changeExpirationMs`): every broker has
+/// long read them.
+const CHANGE_EXPIRY: Duration = Duration::from_secs(15 * 60);
 
 /// Why a topic's config could not be changed.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +144,16 @@ impl Broker {
                 }
             }
             *lock(&self.admin.config_cursor) = Some(name.clone());
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let cutoff = now.saturating_sub(CHANGE_EXPIRY).as_millis();
+        let purged = zk
+            .purge_config_changes(names, i64::try_from(cutoff).unwrap_or(i64::MAX))
+            .await?;
+        if purged > 0 {
+            tracing::debug!(purged, "old config change notifications purged");
         }
         Ok(())
     }
