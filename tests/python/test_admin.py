@@ -81,11 +81,14 @@ def listed_topics(server) -> set:
     return set(admin(server).list_topics(timeout=10).topics)
 
 
-def produce(server, name: str, count: int, partition: int = 0, size: int = 100) -> None:
+def produce(server, name: str, count: int, partition: int = 0, size: int = 100,
+            keys: int | None = None) -> None:
+    """`count` records of `size` bytes, keyed k0, k1, ... (cycling through `keys` keys)."""
     producer = Producer({"bootstrap.servers": server.bootstrap, "linger.ms": 0})
     errors = []
     for i in range(count):
-        producer.produce(name, key=f"k{i}".encode(), value=b"v" * size, partition=partition,
+        key = f"k{i % keys if keys else i}".encode()
+        producer.produce(name, key=key, value=b"v" * size, partition=partition,
                          on_delivery=lambda err, _msg: err and errors.append(err))
         # One batch per message, so that small segments fill up message by message.
         producer.flush(TIMEOUT)
@@ -112,6 +115,25 @@ def consume(server, name: str, partition: int, count: int) -> list:
                 got.append(msg.value())
             return len(got) >= count
         wait_until(more, TIMEOUT, what=f"{count} records from {name}-{partition}")
+    finally:
+        consumer.close()
+    return got
+
+
+def read_all(server, name: str, partition: int = 0) -> list:
+    """Every record from the log start to the high watermark, as (offset, key)."""
+    low, high = watermarks(server, name, partition)
+    consumer = Consumer({"bootstrap.servers": server.bootstrap, "group.id": "unused",
+                         "enable.auto.commit": False})
+    consumer.assign([TopicPartition(name, partition, low)])
+    got = []
+    try:
+        def done():
+            msg = consumer.poll(0.5)
+            if msg is not None and msg.error() is None:
+                got.append((msg.offset(), msg.key()))
+            return got and got[-1][0] >= high - 1
+        wait_until(done, TIMEOUT, what=f"{name}-{partition} read up to {high}")
     finally:
         consumer.close()
     return got
@@ -290,6 +312,22 @@ def test_configs_take_effect_on_the_log(kafka_factory, topic_name) -> None:
                what="retention.bytes to delete old segments")
     assert len(segment_files(server, topic_name)) <= 3
     assert watermarks(server, topic_name)[1] == 40
+
+
+def test_compacted_topics_are_compacted(kafka_factory, topic_name) -> None:
+    server = kafka_factory({"log.cleaner.backoff.ms": "200"})
+    create(server, topic_name, config={"cleanup.policy": "compact", "segment.bytes": "1024"})
+    produce(server, topic_name, 60, keys=3)
+    assert len(read_all(server, topic_name)) == 60
+
+    def compacted():
+        records = read_all(server, topic_name)
+        return len(records) < 30 and records
+    records = wait_until(compacted, TIMEOUT, what="the compaction pass to drop old values")
+    # Offsets are kept; the newest record of every key survives.
+    assert records[-1][0] == 59
+    assert {key for _, key in records} == {b"k0", b"k1", b"k2"}
+    assert [o for o, key in records if key == b"k2"][-1] == 59
 
 
 # ----- partitions ---------------------------------------------------------------------------
