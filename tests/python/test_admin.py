@@ -279,10 +279,16 @@ def test_kafka_python_admin_configs(kafka, topic_name) -> None:
     try:
         client.create_topics([KpNewTopic(topic_name, 1, 1, topic_configs={"retention.ms": "4242"})])
         found = client.describe_configs([KpConfigResource(KpConfigResourceType.TOPIC, topic_name)],
-                                        config_filter="all")
+                                        include_synonyms=True, config_filter="all")
         configs = found["topic"][topic_name]
-        assert configs["retention.ms"]["value"] == "4242"
+        retention = configs["retention.ms"]
+        assert retention["value"] == "4242"
+        assert retention["config_source"] == "DYNAMIC_TOPIC_CONFIG"
+        assert retention["config_type"] == "LONG"
+        assert [s["name"] for s in retention["synonyms"]] == ["retention.ms", "log.retention.hours"]
+        assert configs["cleanup.policy"]["config_type"] == "LIST"
         assert configs["max.message.bytes"]["value"] == "1048588"
+        assert configs["max.message.bytes"]["config_source"] == "DEFAULT_CONFIG"
         client.alter_configs([KpConfigResource(KpConfigResourceType.TOPIC, topic_name,
                                                configs={"retention.ms": "5151"})])
         assert describe_topic(kafka, topic_name)["retention.ms"].value == "5151"
@@ -465,3 +471,24 @@ def test_topic_configs_survive_a_restart(fresh_kafka, topic_name) -> None:
     # The reopened log uses the stored segment.bytes: it rolled.
     assert len(segment_files(fresh_kafka, topic_name)) >= 2
     assert describe_topic(fresh_kafka, topic_name)["segment.bytes"].value == "1024"
+
+
+def test_deletion_marked_while_the_broker_was_down(fresh_kafka, topic_name) -> None:
+    if fresh_kafka.kind != "apache-zk":
+        pytest.skip("needs a ZooKeeper that outlives the broker process")
+    create(fresh_kafka, topic_name, partitions=2)
+    produce(fresh_kafka, topic_name, 3)
+    fresh_kafka.kill9()
+    zk = kazoo(fresh_kafka)
+    try:
+        zk.create(f"/admin/delete_topics/{topic_name}")
+        fresh_kafka.start()
+        wait_until(lambda: not zk.exists(f"/brokers/topics/{topic_name}"), TIMEOUT,
+                   what="the deletion to be carried out after the restart")
+        assert not zk.exists(f"/admin/delete_topics/{topic_name}")
+    finally:
+        zk.stop()
+        zk.close()
+    # The partitions were never opened after the restart; their directories went all the same.
+    assert partition_dirs(fresh_kafka, topic_name) == []
+    assert topic_name not in listed_topics(fresh_kafka)
