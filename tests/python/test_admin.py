@@ -483,9 +483,10 @@ def test_deletion_marked_while_the_broker_was_down(fresh_kafka, topic_name) -> N
     try:
         zk.create(f"/admin/delete_topics/{topic_name}")
         fresh_kafka.start()
-        wait_until(lambda: not zk.exists(f"/brokers/topics/{topic_name}"), TIMEOUT,
+        # The mark goes last, once the data and the topic's znodes are gone.
+        wait_until(lambda: not zk.exists(f"/admin/delete_topics/{topic_name}"), TIMEOUT,
                    what="the deletion to be carried out after the restart")
-        assert not zk.exists(f"/admin/delete_topics/{topic_name}")
+        assert not zk.exists(f"/brokers/topics/{topic_name}")
     finally:
         zk.stop()
         zk.close()

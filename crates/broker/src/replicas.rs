@@ -60,20 +60,24 @@ impl Replicas {
     /// Forgets a topic (its znode is gone): its partitions are no longer served, and its open
     /// logs are closed (their files stay on disk).
     pub fn remove_topic(&self, topic: &str) {
+        for log in self.take_topic(topic) {
+            if let Err(error) = log.close() {
+                tracing::warn!(dir = %log.dir().display(), %error, "closing log failed");
+            }
+        }
+    }
+
+    /// Forgets a topic and hands back its open logs.
+    fn take_topic(&self, topic: &str) -> Vec<Arc<Log>> {
         lock(&self.topics).remove(topic);
+        lock(&self.topic_log_configs).remove(topic);
         let mut logs = lock(&self.logs);
         let gone: Vec<TopicPartition> = logs
             .keys()
             .filter(|tp| tp.topic == topic)
             .cloned()
             .collect();
-        for tp in gone {
-            if let Some(log) = logs.remove(&tp) {
-                if let Err(error) = log.close() {
-                    tracing::warn!(partition = %tp.dir_name(), %error, "closing log failed");
-                }
-            }
-        }
+        gone.iter().filter_map(|tp| logs.remove(tp)).collect()
     }
 
     /// The partition count of a known topic.
@@ -143,18 +147,10 @@ impl Replicas {
     /// open logs and every `<topic>-<partition>` directory. Run the result with
     /// [`TopicRemoval::execute`] off the async workers.
     pub fn remove_topic_for_deletion(&self, topic: &str) -> TopicRemoval {
-        lock(&self.topics).remove(topic);
-        lock(&self.topic_log_configs).remove(topic);
-        let mut logs = lock(&self.logs);
-        let gone: Vec<TopicPartition> = logs
-            .keys()
-            .filter(|tp| tp.topic == topic)
-            .cloned()
-            .collect();
         TopicRemoval {
             dir: self.dir.clone(),
             topic: topic.to_string(),
-            logs: gone.iter().filter_map(|tp| logs.remove(tp)).collect(),
+            logs: self.take_topic(topic),
         }
     }
 

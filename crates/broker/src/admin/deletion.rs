@@ -37,7 +37,8 @@ impl Broker {
     }
 
     /// DeleteTopics for one topic: marks it, carries the deletion out when this broker is the
-    /// controller, and waits (up to `timeout`) until the topic is gone from ZooKeeper.
+    /// controller, and waits (up to `timeout`) until the topic and its mark are gone from
+    /// ZooKeeper.
     pub(crate) async fn delete_topic(
         &self,
         topic: &str,
@@ -60,7 +61,8 @@ impl Broker {
             tokio::pin!(deleted);
             deleted.as_mut().enable();
             self.run_deletions().await?;
-            if !zk.topic_exists(topic).await? {
+            // Done when the mark (removed last) is gone too: the name can be reused then.
+            if !zk.topic_exists(topic).await? && !zk.is_marked_for_deletion(topic).await? {
                 return Ok(());
             }
             // Kafka answers at once when the request allows no time: the mark is down.
