@@ -38,6 +38,12 @@ TIMEOUT = 20.0
 _CLIENTS: dict[str, AdminClient] = {}
 
 
+@pytest.fixture(autouse=True)
+def _drop_clients():
+    yield
+    _CLIENTS.clear()
+
+
 def admin(server) -> AdminClient:
     client = _CLIENTS.get(server.bootstrap)
     if client is None:
