@@ -126,3 +126,45 @@ fn entry(d: Described, wants: &Wants) -> DescribeConfigsResourceResult {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topic_config::TopicDefaults;
+    use std::collections::BTreeMap;
+
+    fn retention(wants: &Wants, overrides: &[(&str, &str)]) -> DescribeConfigsResourceResult {
+        let overrides: BTreeMap<String, String> = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let keys = ["retention.ms".to_string()];
+        let mut list = describe_topic(&TopicDefaults::default(), &overrides, Some(&keys));
+        entry(list.remove(0), wants)
+    }
+
+    #[test]
+    fn fields_follow_the_version_and_flags() {
+        let v0 = Wants {
+            version: 0,
+            synonyms: false,
+            documentation: false,
+        };
+        let e = retention(&v0, &[]);
+        assert!(e.is_default && e.synonyms.is_empty() && e.documentation.is_none());
+        assert!(!retention(&v0, &[("retention.ms", "5")]).is_default);
+
+        let v3 = Wants {
+            version: 3,
+            synonyms: true,
+            documentation: true,
+        };
+        let e = retention(&v3, &[("retention.ms", "5")]);
+        assert!(!e.is_default);
+        assert_eq!(e.config_source, ConfigSource::DynamicTopicConfig as i8);
+        assert_eq!(e.config_type, 5, "LONG");
+        assert_eq!(e.synonyms.len(), 2);
+        assert_eq!(e.synonyms[0].source, ConfigSource::DynamicTopicConfig as i8);
+        assert!(e.documentation.is_some_and(|d| !d.is_empty()));
+    }
+}
