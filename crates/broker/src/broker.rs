@@ -13,17 +13,19 @@
 //! created elsewhere are served and deleted ones dropped without a restart.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-use ferry_log::LogConfig;
 use ferry_zkclient::{EventType, Events, KeeperState};
 use tokio::sync::watch;
 
+use crate::admin::AdminState;
 use crate::config::BrokerConfig;
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupLimits};
 use crate::replicas::Replicas;
+use crate::topic_config::EffectiveConfig;
 use crate::zk::{
     BrokerInfo, Election, EndPoint, KafkaZk, LeaderAndIsr, Registration, TopicAssignment, ZkError,
 };
@@ -87,8 +89,13 @@ impl CurrentZk {
         self.get().close().await;
     }
 
-    fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Changes each time a new session replaces an expired one (watches must be set again).
+    pub(crate) fn sessions(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 }
 
@@ -105,6 +112,8 @@ pub struct Broker {
     controller_epoch: AtomicI32,
     /// The registration of the current session, replaced when the broker re-registers.
     registration: Mutex<Registration>,
+    /// Topic configs, deletion, partition changes (see [`crate::admin`]).
+    pub(crate) admin: AdminState,
 }
 
 /// How long to wait between attempts to open a new session after expiry.
@@ -130,14 +139,13 @@ impl Broker {
             path: dir.clone(),
             source,
         })?;
-        let log_config = LogConfig {
-            max_message_bytes: config.message_max_bytes,
-            ..LogConfig::default()
-        };
+        // Topics without overrides of their own get the broker's defaults.
+        let log_config =
+            EffectiveConfig::resolve(&config.topic_defaults, &BTreeMap::new()).log_config();
         let replicas = Replicas::new(dir, log_config);
         let topics = zk.watch_topics().await?;
         let groups = GroupCoordinator::new(coordinator_config(&config));
-        let broker = Arc::new(Broker {
+        let broker = Arc::new_cyclic(|me| Broker {
             config,
             zk: CurrentZk::new(zk),
             cluster_id,
@@ -146,6 +154,7 @@ impl Broker {
             controller_id: AtomicI32::new(controller_id),
             controller_epoch: AtomicI32::new(controller_epoch),
             registration: Mutex::new(registration),
+            admin: AdminState::new(me.clone()),
         });
         broker.sync_topics(&topics.value).await?;
         // Before serving: a group's offsets are known by the time a client can ask for them.
@@ -160,6 +169,7 @@ impl Broker {
         tokio::spawn(follow_session(Arc::downgrade(&broker), events));
         let generation = broker.zk.generation.subscribe();
         tokio::spawn(follow_topics(Arc::downgrade(&broker), topics, generation));
+        crate::admin::spawn_tasks(&broker);
         Ok(broker)
     }
 
@@ -180,9 +190,15 @@ impl Broker {
             if known.contains_key(topic) {
                 continue;
             }
+            // A topic being deleted is not served again (its data is going).
+            if zk.is_marked_for_deletion(topic).await? {
+                continue;
+            }
             if let Some(assignment) = zk.get_topic_assignment(topic).await? {
                 let count = assignment.value.replicas().len();
                 let count = i32::try_from(count).unwrap_or(i32::MAX);
+                // Its config first, so that its logs open with it.
+                self.reload_topic_config(&zk, topic).await?;
                 self.replicas.add_topic(topic, count);
                 tracing::info!(%topic, partitions = count, "topic found in ZooKeeper");
             }
@@ -192,9 +208,11 @@ impl Broker {
             // only drop topics whose znode is really gone.
             if !listed.contains(topic) && zk.get_topic_assignment(topic).await?.is_none() {
                 self.replicas.remove_topic(topic);
+                self.forget_topic_config(topic);
                 tracing::info!(%topic, "topic gone from ZooKeeper, no longer served");
             }
         }
+        self.follow_assignments(self.replicas.topics().keys());
         Ok(())
     }
 
@@ -253,6 +271,11 @@ impl Broker {
         self.controller_id.load(Ordering::Relaxed)
     }
 
+    /// Whether this broker is the controller (it carries out deletions, creates states).
+    pub(crate) fn is_controller(&self) -> bool {
+        self.controller_id() == self.id()
+    }
+
     /// Creates a topic with every replica on this broker: the assignment and each partition's
     /// state in ZooKeeper (as the controller would write them), then the topic is served.
     pub async fn create_topic(&self, name: &str, partitions: i32) -> Result<(), ZkError> {
@@ -260,7 +283,8 @@ impl Broker {
             .await
     }
 
-    /// [`Broker::create_topic`] with topic configs written to `/config/topics/<name>`.
+    /// [`Broker::create_topic`] with config overrides (already validated), stored in
+    /// `/config/topics/<name>` with the assignment and applied to the topic's logs.
     pub async fn create_topic_with_config(
         &self,
         name: &str,
@@ -272,20 +296,35 @@ impl Broker {
         let assignment = TopicAssignment::new(replicas);
         let zk = self.zk.get();
         zk.create_topic(name, &assignment, config).await?;
+        self.create_partition_states(&zk, name, 0..partitions)
+            .await?;
+        self.apply_topic_overrides(name, config.clone());
+        self.replicas.add_topic(name, partitions);
+        self.follow_assignments([&name.to_string()]);
+        tracing::info!(topic = name, partitions, "topic created");
+        Ok(())
+    }
+
+    /// Writes the state of new partitions as the controller would (this broker leading, alone
+    /// in the ISR); states that exist already are left alone.
+    pub(crate) async fn create_partition_states(
+        &self,
+        zk: &KafkaZk,
+        topic: &str,
+        partitions: Range<i32>,
+    ) -> Result<(), ZkError> {
         let state = LeaderAndIsr {
             leader: self.id(),
             leader_epoch: 0,
             isr: vec![self.id()],
             controller_epoch: self.controller_epoch.load(Ordering::Relaxed),
         };
-        for p in 0..partitions {
-            match zk.create_partition_state(name, p, &state, None).await {
+        for p in partitions {
+            match zk.create_partition_state(topic, p, &state, None).await {
                 Ok(_) | Err(ZkError::NodeExists { .. }) => {}
                 Err(error) => return Err(error),
             }
         }
-        self.replicas.add_topic(name, partitions);
-        tracing::info!(topic = name, partitions, "topic created");
         Ok(())
     }
 }

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::topic_config::{defs, TopicDefaults};
+
 /// A configuration that cannot be used, naming the key at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -52,6 +54,10 @@ pub struct BrokerConfig {
     pub socket_request_max_bytes: usize,
     /// The group coordinator's settings.
     pub groups: GroupSettings,
+    /// The defaults every topic starts from (`log.retention.hours`, `log.segment.bytes`, ...)
+    /// and the log manager's and topic administration's keys (`delete.topic.enable`,
+    /// `log.retention.check.interval.ms`, ...), checked.
+    pub topic_defaults: TopicDefaults,
 }
 
 /// `offsets.topic.*` and `group.*`: the group coordinator's settings.
@@ -129,18 +135,7 @@ const KNOWN_UNUSED: &[&str] = &[
     "num.recovery.threads.per.data.dir",
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
-    "log.retention.hours",
-    "log.retention.ms",
-    "log.retention.bytes",
-    "log.segment.bytes",
-    "log.roll.hours",
-    "log.retention.check.interval.ms",
-    "log.flush.interval.messages",
-    "log.flush.interval.ms",
     "zookeeper.connection.timeout.ms",
-    "delete.topic.enable",
-    "min.insync.replicas",
-    "unclean.leader.election.enable",
     "listener.security.protocol.map",
     "inter.broker.listener.name",
 ];
@@ -164,6 +159,16 @@ const TYPED: &[&str] = &[
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
 ];
+
+/// Whether the broker acts on `key`: typed here, a broker default for a topic config, or a
+/// log manager setting (see [`crate::topic_config::defs`]).
+fn is_typed(key: &str) -> bool {
+    TYPED.contains(&key)
+        || defs::broker_key_def(key).is_some()
+        || defs::TOPIC_CONFIGS
+            .iter()
+            .any(|d| d.synonyms.iter().any(|(k, _)| *k == key))
+}
 
 /// Parses Java properties text into key/value pairs (later keys win, as in Java).
 pub fn parse_properties(text: &str) -> BTreeMap<String, String> {
@@ -255,7 +260,7 @@ impl BrokerConfig {
     /// Builds the typed configuration, warning about keys nobody knows.
     pub fn from_properties(props: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         for key in props.keys() {
-            if !TYPED.contains(&key.as_str()) && !KNOWN_UNUSED.contains(&key.as_str()) {
+            if !is_typed(key) && !KNOWN_UNUSED.contains(&key.as_str()) {
                 tracing::warn!(key, "unknown configuration key ignored");
             }
         }
@@ -302,6 +307,8 @@ impl BrokerConfig {
             "false" => false,
             _ => return Err(invalid("auto.create.topics.enable", auto, "not a boolean")),
         };
+        let topic_defaults = TopicDefaults::from_properties(props)
+            .map_err(|bad| invalid(&bad.key, &bad.value, bad.reason))?;
         let config = BrokerConfig {
             broker_id: number(props, "broker.id", 0)?,
             listener,
@@ -319,6 +326,7 @@ impl BrokerConfig {
             message_max_bytes: number(props, "message.max.bytes", 1_048_588)?,
             socket_request_max_bytes: number(props, "socket.request.max.bytes", 104_857_600)?,
             groups: GroupSettings::from_properties(props)?,
+            topic_defaults,
         };
         if config.broker_id < 0 {
             return Err(invalid(
@@ -385,5 +393,25 @@ mod tests {
         let props = parse_properties("zookeeper.connect=h:1\nlisteners=SSL://h:1\n");
         let err = BrokerConfig::from_properties(&props).expect_err("invalid");
         assert!(err.to_string().contains("listeners"), "{err}");
+        let props = parse_properties("zookeeper.connect=h:1\nlog.retention.hours=soon\n");
+        let err = BrokerConfig::from_properties(&props).expect_err("invalid");
+        assert!(err.to_string().contains("log.retention.hours"), "{err}");
+        let props = parse_properties("zookeeper.connect=h:1\ndelete.topic.enable=nope\n");
+        let err = BrokerConfig::from_properties(&props).expect_err("invalid");
+        assert!(err.to_string().contains("delete.topic.enable"), "{err}");
+    }
+
+    #[test]
+    fn log_settings_become_topic_defaults() {
+        let props = parse_properties(
+            "zookeeper.connect=h:1\nlog.retention.hours=1\nlog.segment.bytes=2048\n\
+             delete.topic.enable=false\nlog.retention.check.interval.ms=100\n",
+        );
+        let c = BrokerConfig::from_properties(&props).expect("valid");
+        let d = &c.topic_defaults;
+        assert_eq!(d.topic_value("retention.ms"), Some("3600000"));
+        assert_eq!(d.topic_value("segment.bytes"), Some("2048"));
+        assert!(!d.broker_bool("delete.topic.enable"));
+        assert_eq!(d.broker_u64("log.retention.check.interval.ms"), 100);
     }
 }

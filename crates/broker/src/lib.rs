@@ -6,8 +6,10 @@
 //! | [`broker`] | startup (ZooKeeper session, registration, controller) and shared state |
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
 //! | [`server`] | the TCP listener; one task per connection, responses in request order |
-//! | `handlers` | one file per Kafka API (ApiVersions, Metadata, Produce, Fetch, ListOffsets, CreateTopics, and the group APIs) |
+//! | `handlers` | one file per Kafka API |
 //! | [`groups`] | the group coordinator: classic rebalance protocol, offsets in `__consumer_offsets` |
+//! | `admin` | topic configs applied, deletion, added partitions, retention and compaction passes |
+//! | [`topic_config`] | topic config keys, defaults, validation, describe and alter (pure) |
 //! | [`zk`] | Kafka 2.x's znode layout |
 //!
 //! Request handling invariants: nothing from the network can panic the broker; a bad or
@@ -35,12 +37,14 @@
 //! - Paths are client paths: the chroot of `zookeeper.connect` is handled by the ZooKeeper
 //!   client, and created (as Kafka does) before the session that uses it is opened.
 
+mod admin;
 pub mod broker;
 pub mod config;
 pub mod groups;
 mod handlers;
 pub mod replicas;
 pub mod server;
+pub mod topic_config;
 pub mod zk;
 
 pub use broker::{Broker, BrokerError};

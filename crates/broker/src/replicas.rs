@@ -24,6 +24,9 @@ pub struct Replicas {
     /// Topic name -> partition count, as assigned in ZooKeeper.
     topics: Mutex<BTreeMap<String, i32>>,
     logs: Mutex<HashMap<TopicPartition, Arc<Log>>>,
+    /// Topic name -> its effective log config (topic overrides on broker defaults); topics
+    /// without an entry use `log_config`.
+    topic_log_configs: Mutex<HashMap<String, LogConfig>>,
     appended: Notify,
 }
 
@@ -44,6 +47,7 @@ impl Replicas {
             resources: Arc::new(Resources::with_clock(Arc::new(ferry_log::SystemClock))),
             topics: Mutex::new(BTreeMap::new()),
             logs: Mutex::new(HashMap::new()),
+            topic_log_configs: Mutex::new(HashMap::new()),
             appended: Notify::new(),
         }
     }
@@ -56,20 +60,24 @@ impl Replicas {
     /// Forgets a topic (its znode is gone): its partitions are no longer served, and its open
     /// logs are closed (their files stay on disk).
     pub fn remove_topic(&self, topic: &str) {
+        for log in self.take_topic(topic) {
+            if let Err(error) = log.close() {
+                tracing::warn!(dir = %log.dir().display(), %error, "closing log failed");
+            }
+        }
+    }
+
+    /// Forgets a topic and hands back its open logs.
+    fn take_topic(&self, topic: &str) -> Vec<Arc<Log>> {
         lock(&self.topics).remove(topic);
+        lock(&self.topic_log_configs).remove(topic);
         let mut logs = lock(&self.logs);
         let gone: Vec<TopicPartition> = logs
             .keys()
             .filter(|tp| tp.topic == topic)
             .cloned()
             .collect();
-        for tp in gone {
-            if let Some(log) = logs.remove(&tp) {
-                if let Err(error) = log.close() {
-                    tracing::warn!(partition = %tp.dir_name(), %error, "closing log failed");
-                }
-            }
-        }
+        gone.iter().filter_map(|tp| logs.remove(tp)).collect()
     }
 
     /// The partition count of a known topic.
@@ -97,14 +105,53 @@ impl Replicas {
         if let Some(log) = logs.get(&tp) {
             return Ok(log.clone());
         }
+        let config = lock(&self.topic_log_configs)
+            .get(topic)
+            .cloned()
+            .unwrap_or_else(|| self.log_config.clone());
         let log = Arc::new(Log::open(
             self.dir.join(tp.dir_name()),
-            self.log_config.clone(),
+            config,
             self.resources.clone(),
             OpenOptions::default(),
         )?);
         logs.insert(tp, log.clone());
         Ok(log)
+    }
+
+    /// Sets the log config of a topic's partitions: applied to its open logs now and used to
+    /// open the others. A config the log engine refuses is reported and not applied.
+    pub fn set_log_config(&self, topic: &str, config: LogConfig) -> Result<(), LogError> {
+        config.validate()?;
+        lock(&self.topic_log_configs).insert(topic.to_string(), config.clone());
+        let open: Vec<Arc<Log>> = lock(&self.logs)
+            .iter()
+            .filter(|(tp, _)| tp.topic == topic)
+            .map(|(_, log)| log.clone())
+            .collect();
+        for log in open {
+            log.set_config(config.clone())?;
+        }
+        Ok(())
+    }
+
+    /// The logs open now.
+    pub fn open_logs(&self) -> Vec<(TopicPartition, Arc<Log>)> {
+        lock(&self.logs)
+            .iter()
+            .map(|(tp, log)| (tp.clone(), log.clone()))
+            .collect()
+    }
+
+    /// Stops serving a topic that is being deleted and returns what must go from disk: its
+    /// open logs and every `<topic>-<partition>` directory. Run the result with
+    /// [`TopicRemoval::execute`] off the async workers.
+    pub fn remove_topic_for_deletion(&self, topic: &str) -> TopicRemoval {
+        TopicRemoval {
+            dir: self.dir.clone(),
+            topic: topic.to_string(),
+            logs: self.take_topic(topic),
+        }
     }
 
     /// Wakes fetches waiting for data.
@@ -127,8 +174,68 @@ impl Replicas {
     }
 }
 
+/// A deleted topic's logs and directories, to be removed from disk (blocking work).
+pub struct TopicRemoval {
+    dir: PathBuf,
+    topic: String,
+    logs: Vec<Arc<Log>>,
+}
+
+impl TopicRemoval {
+    /// Deletes the open logs, then any other directory of the topic's partitions (a partition
+    /// never opened since startup, or beyond the count). Returns the directories removed.
+    pub fn execute(self) -> Result<Vec<PathBuf>, std::io::Error> {
+        let mut removed = Vec::new();
+        for log in self.logs {
+            let dir = log.dir().to_path_buf();
+            match log.delete() {
+                Ok(()) => removed.push(dir),
+                Err(error) => {
+                    // The directory is removed below regardless.
+                    tracing::warn!(dir = %dir.display(), %error, "deleting log failed");
+                }
+            }
+        }
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if is_partition_dir_of(name, &self.topic) && path.is_dir() {
+                std::fs::remove_dir_all(&path)?;
+                removed.push(path);
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// `<topic>-<digits>`: exactly the directories of `topic`'s partitions (topic `a` does not
+/// claim `a-b-0`, whose suffix after `a-` is not a number).
+fn is_partition_dir_of(name: &str, topic: &str) -> bool {
+    name.strip_prefix(topic)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// A poisoned lock only means another request panicked mid-update of a map whose entries are
 /// each valid on their own; keep serving.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_directories_are_matched_exactly() {
+        assert!(is_partition_dir_of("a-0", "a"));
+        assert!(is_partition_dir_of("a-12", "a"));
+        assert!(!is_partition_dir_of("a-b-0", "a"));
+        assert!(!is_partition_dir_of("a-", "a"));
+        assert!(!is_partition_dir_of("ab-0", "a"));
+        assert!(is_partition_dir_of("a-b-0", "a-b"));
+    }
 }

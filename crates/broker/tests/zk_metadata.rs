@@ -32,6 +32,7 @@ macro_rules! on_both_servers {
 }
 
 on_both_servers!(
+    admin_watches,
     chroot,
     cluster_id,
     registration,

@@ -29,10 +29,6 @@ use crate::broker::Broker;
 /// How often sessions and rebalance deadlines are checked.
 const TICK: Duration = Duration::from_millis(100);
 
-/// How often `__consumer_offsets` is compacted (Kafka's `log.cleaner.backoff.ms` is 15 s; a
-/// pass with no sealed segment to clean costs a lock and a comparison per partition).
-const COMPACTION_INTERVAL: Duration = Duration::from_secs(30);
-
 /// Settings of the coordinator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoordinatorConfig {
@@ -438,21 +434,12 @@ impl GroupCoordinator {
 pub async fn run_timers(broker: Weak<Broker>) {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_compaction = Instant::now();
-    let mut compaction: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         interval.tick().await;
         let Some(broker) = broker.upgrade() else {
             return;
         };
         broker.groups.tick(&broker);
-        let idle = compaction.as_ref().is_none_or(|c| c.is_finished());
-        if idle && last_compaction.elapsed() >= COMPACTION_INTERVAL {
-            last_compaction = Instant::now();
-            compaction = Some(tokio::task::spawn_blocking(move || {
-                offsets_topic::compact(&broker, wall_clock_ms());
-            }));
-        }
     }
 }
 

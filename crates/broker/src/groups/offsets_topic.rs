@@ -8,9 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ferry_log::{
-    decompressed_records, BatchBuilder, BatchIter, CleanupPolicy, Log, LogConfig, RecordIter,
-};
+use ferry_log::{decompressed_records, BatchBuilder, BatchIter, Log, RecordIter};
 
 use crate::broker::Broker;
 use crate::replicas::ReplicaError;
@@ -73,19 +71,11 @@ pub fn partitions(broker: &Broker) -> Option<i32> {
     broker.replicas.partitions(OFFSETS_TOPIC)
 }
 
-/// The log of one partition, opened compacted.
+/// The log of one partition. Its settings (cleanup.policy=compact, segment.bytes) are the
+/// topic's configs in ZooKeeper, applied by the broker like any topic's; the broker's log
+/// cleaner compacts it with the other compacted topics.
 fn log(broker: &Broker, partition: i32) -> Result<Arc<Log>, StoreError> {
-    let log = broker.replicas.log(OFFSETS_TOPIC, partition)?;
-    let current = log.config();
-    if !current.cleanup_policy.compacts() || current.segment_bytes != SEGMENT_BYTES {
-        log.set_config(LogConfig {
-            cleanup_policy: CleanupPolicy::Compact,
-            retention_ms: None,
-            segment_bytes: SEGMENT_BYTES,
-            ..(*current).clone()
-        })?;
-    }
-    Ok(log)
+    Ok(broker.replicas.log(OFFSETS_TOPIC, partition)?)
 }
 
 /// Appends (key, value) records as one batch (a `None` value is a tombstone), before the
@@ -107,22 +97,6 @@ pub fn append(
     log(broker, partition)?.append_as_leader(&mut batch, 0)?;
     broker.replicas.notify_appended();
     Ok(())
-}
-
-/// One compaction pass over every partition (only sealed segments are cleaned, so this
-/// reclaims space once a partition has rolled past `segment.bytes`). Blocking: run it off the
-/// async workers.
-pub fn compact(broker: &Broker, now_ms: i64) {
-    let Some(partitions) = partitions(broker) else {
-        return;
-    };
-    for partition in 0..partitions {
-        let result = log(broker, partition).and_then(|log| Ok(log.compact(now_ms)?));
-        match result {
-            Ok(stats) => tracing::trace!(partition, ?stats, "compacted {OFFSETS_TOPIC}"),
-            Err(error) => tracing::warn!(partition, %error, "compacting {OFFSETS_TOPIC} failed"),
-        }
-    }
 }
 
 /// Calls `visit(key, value)` for every record of a partition in log order; records that do

@@ -1,16 +1,23 @@
-//! CreateTopics: validate, write the topic to ZooKeeper with every replica on this broker, and
-//! serve it.
+//! CreateTopics: validate (name, partitions, replicas, configs), write the topic and its
+//! config overrides to ZooKeeper with every replica on this broker, and serve it. v5+ answers
+//! list the topic's resulting configs.
 //!
 //! Explicit assignments and replication factors above 1 name brokers this single broker cannot
 //! stand in for, so they are refused (INVALID_REPLICA_ASSIGNMENT / INVALID_REPLICATION_FACTOR)
 //! rather than silently created with fewer replicas. -1 means the broker's default.
 
+use std::collections::BTreeMap;
+
 use ferry_kafka_protocol::messages::create_topics::{
-    CreatableTopic, CreatableTopicResult, CreateTopicsRequest, CreateTopicsResponse,
+    CreatableTopic, CreatableTopicConfigs, CreatableTopicResult, CreateTopicsRequest,
+    CreateTopicsResponse,
 };
 use ferry_kafka_protocol::ErrorCode;
 
+use crate::admin::check_log_config;
 use crate::broker::Broker;
+use crate::topic_config::describe::describe_topic;
+use crate::topic_config::{validate_overrides, EffectiveConfig};
 use crate::zk::{validate_topic_name, ZkError};
 
 pub async fn handle(
@@ -21,9 +28,22 @@ pub async fn handle(
     let mut topics = Vec::with_capacity(request.topics.len());
     for topic in request.topics {
         let result = create(broker, &topic, request.validate_only).await;
-        let (error, message, partitions, rf) = match result {
-            Ok((partitions, rf)) => (ErrorCode::None, None, partitions, rf),
-            Err((code, message)) => (code, Some(message), -1, -1),
+        let (error, message, partitions, rf, configs) = match result {
+            Ok((partitions, rf, overrides)) => {
+                let configs = describe_topic(&broker.config.topic_defaults, &overrides, None)
+                    .into_iter()
+                    .map(|d| CreatableTopicConfigs {
+                        name: d.name,
+                        value: d.value,
+                        read_only: d.read_only,
+                        config_source: d.source as i8,
+                        is_sensitive: d.sensitive,
+                        ..Default::default()
+                    })
+                    .collect();
+                (ErrorCode::None, None, partitions, rf, configs)
+            }
+            Err((code, message)) => (code, Some(message), -1, -1, Vec::new()),
         };
         topics.push(CreatableTopicResult {
             name: topic.name,
@@ -31,8 +51,7 @@ pub async fn handle(
             error_message: message,
             num_partitions: partitions,
             replication_factor: rf,
-            // v5+ would list the topic's configs; none are set per topic yet.
-            configs: (version >= 5).then(Vec::new),
+            configs: (version >= 5).then_some(configs),
             ..Default::default()
         });
     }
@@ -48,7 +67,7 @@ async fn create(
     broker: &Broker,
     topic: &CreatableTopic,
     validate_only: bool,
-) -> Result<(i32, i16), Refusal> {
+) -> Result<(i32, i16, BTreeMap<String, String>), Refusal> {
     let name = &topic.name;
     validate_topic_name(name).map_err(|e| (ErrorCode::InvalidTopicException, e.to_string()))?;
     if !topic.assignments.is_empty() {
@@ -80,6 +99,7 @@ async fn create(
         let msg = format!("replication factor {rf} is larger than the 1 available broker");
         return Err((ErrorCode::InvalidReplicationFactor, msg));
     }
+    let overrides = overrides(broker, topic)?;
     if broker.replicas.partitions(name).is_some() {
         return Err((
             ErrorCode::TopicAlreadyExists,
@@ -88,11 +108,28 @@ async fn create(
     }
     if !validate_only {
         broker
-            .create_topic(name, partitions)
+            .create_topic_with_config(name, partitions, &overrides)
             .await
             .map_err(refusal)?;
     }
-    Ok((partitions, rf))
+    Ok((partitions, rf, overrides))
+}
+
+/// The topic's config overrides, checked as AlterConfigs checks them.
+fn overrides(broker: &Broker, topic: &CreatableTopic) -> Result<BTreeMap<String, String>, Refusal> {
+    let mut overrides = BTreeMap::new();
+    for entry in &topic.configs {
+        let Some(value) = &entry.value else {
+            let msg = format!("Null value not supported for topic configs: {}", entry.name);
+            return Err((ErrorCode::InvalidConfig, msg));
+        };
+        overrides.insert(entry.name.clone(), value.clone());
+    }
+    let invalid = |message: String| (ErrorCode::InvalidConfig, message);
+    validate_overrides(&overrides).map_err(|e| invalid(e.0))?;
+    let effective = EffectiveConfig::resolve(&broker.config.topic_defaults, &overrides);
+    check_log_config(&effective).map_err(|e| invalid(e.to_string()))?;
+    Ok(overrides)
 }
 
 fn refusal(error: ZkError) -> Refusal {

@@ -5,13 +5,19 @@
 //! request that does not decode) closes the connection, which is what Kafka does with a
 //! request it cannot parse.
 
+mod alter_configs;
 mod api_versions;
+mod config_resources;
+mod create_partitions;
 mod create_topics;
 mod delete_groups;
+mod delete_topics;
+mod describe_configs;
 mod describe_groups;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod join_group;
 mod leave_group;
 mod list_groups;
@@ -55,6 +61,11 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::DescribeGroups,
     ApiKey::DeleteGroups,
     ApiKey::OffsetDelete,
+    ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::DescribeConfigs,
+    ApiKey::AlterConfigs,
+    ApiKey::IncrementalAlterConfigs,
 ];
 
 /// Who sent a request, as group members are described (DescribeGroups).
@@ -130,6 +141,15 @@ pub async fn handle(
         RequestBody::DescribeGroups(r) => describe_groups::handle(broker, r).into(),
         RequestBody::DeleteGroups(r) => delete_groups::handle(broker, r).into(),
         RequestBody::OffsetDelete(r) => offset_delete::handle(broker, r).into(),
+        RequestBody::DeleteTopics(r) => delete_topics::handle(broker, r, version).await.into(),
+        RequestBody::CreatePartitions(r) => create_partitions::handle(broker, r).await.into(),
+        RequestBody::DescribeConfigs(r) => {
+            describe_configs::handle(broker, r, version).await.into()
+        }
+        RequestBody::AlterConfigs(r) => alter_configs::handle(broker, r).await.into(),
+        RequestBody::IncrementalAlterConfigs(r) => {
+            incremental_alter_configs::handle(broker, r).await.into()
+        }
         other => return Err(HandleError::Unhandled(other.api_key().name())),
     };
     encode_response(header.correlation_id, version, &response)

@@ -111,6 +111,29 @@ impl KafkaZk {
         self.children(paths::CONFIG_CHANGES).await
     }
 
+    /// Deletes the oldest notifications among `names` (sorted, oldest first) that were created
+    /// before `cutoff_ms`, as Kafka purges those older than 15 minutes so that the node does
+    /// not grow forever. Returns how many went.
+    pub async fn purge_config_changes(&self, names: &[String], cutoff_ms: i64) -> Result<usize> {
+        let mut purged = 0;
+        for name in names {
+            let path = format!("{}/{name}", paths::CONFIG_CHANGES);
+            let Some((_, stat)) = self.get(&path).await? else {
+                continue;
+            };
+            // Sequential names: every later one is newer.
+            if stat.ctime >= cutoff_ms {
+                break;
+            }
+            match self.client().delete(&path, None).await {
+                Ok(()) => purged += 1,
+                Err(error) if error.code() == ErrorCode::NoNode => {}
+                Err(error) => return Err(ZkError::keeper(&path, error)),
+            }
+        }
+        Ok(purged)
+    }
+
     /// One config change notification, by name; `None` if it was purged.
     pub async fn get_config_change(&self, name: &str) -> Result<Option<ConfigChange>> {
         let path = format!("{}/{name}", paths::CONFIG_CHANGES);

@@ -29,6 +29,11 @@ impl KafkaZk {
         }
     }
 
+    /// Whether `/admin/delete_topics/<topic>` exists.
+    pub async fn is_marked_for_deletion(&self, topic: &str) -> Result<bool> {
+        Ok(self.get(&paths::delete_topic(topic)).await?.is_some())
+    }
+
     /// The topics marked for deletion, sorted.
     pub async fn topics_pending_deletion(&self) -> Result<Vec<String>> {
         self.children(paths::DELETE_TOPICS).await

@@ -7,7 +7,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::error::{on, Result};
 use super::registration::parse_broker_ids;
-use super::{paths, KafkaZk};
+use super::{paths, KafkaZk, TopicAssignment, Versioned};
 
 /// A value read from a znode and the watch left there with it.
 #[derive(Debug)]
@@ -88,5 +88,39 @@ impl KafkaZk {
     /// The topics marked for deletion, with a watch on `/admin/delete_topics`.
     pub async fn watch_topics_pending_deletion(&self) -> Result<ZnodeWatch<Vec<String>>> {
         self.watch_children(paths::DELETE_TOPICS).await
+    }
+
+    /// The config change notifications' names, oldest first, with a watch on
+    /// `/config/changes`.
+    pub async fn watch_config_changes(&self) -> Result<ZnodeWatch<Vec<String>>> {
+        self.watch_children(paths::CONFIG_CHANGES).await
+    }
+
+    /// A topic's assignment with a data watch on `/brokers/topics/<topic>` (partitions added
+    /// elsewhere); `None` when the topic is gone (then the watch waits for its creation).
+    pub async fn watch_topic_assignment(
+        &self,
+        topic: &str,
+    ) -> Result<ZnodeWatch<Option<Versioned<TopicAssignment>>>> {
+        let path = paths::topic(topic);
+        let (watch, events) = Watch::channel();
+        match self.client().get_data(&path, watch.clone()).await {
+            Ok((data, stat)) => {
+                let value = TopicAssignment::decode(&path, data.as_deref())?;
+                let versioned = Versioned {
+                    value,
+                    zk_version: stat.version,
+                };
+                Ok(ZnodeWatch::new(Some(versioned), &path, events))
+            }
+            Err(error) if error.code() == ferry_zkclient::ErrorCode::NoNode => {
+                self.client()
+                    .exists(&path, watch)
+                    .await
+                    .map_err(on(&path))?;
+                Ok(ZnodeWatch::new(None, &path, events))
+            }
+            Err(error) => Err(on(&path)(error)),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! One scenario per concept of the metadata layer. Each `run(hosts, connect)` gets the bare
 //! server address and a connect string with a chroot of its own.
 
+pub mod admin_watches;
 pub mod chroot;
 pub mod cluster_id;
 pub mod controller;

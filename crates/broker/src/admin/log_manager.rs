@@ -1,0 +1,116 @@
+//! The log manager's periodic work: a retention pass over every partition each
+//! `log.retention.check.interval.ms`, and (with `log.cleaner.enable`) a compaction pass over
+//! the compacted topics' partitions each `log.cleaner.backoff.ms`. Both run on the blocking
+//! pool: they read and delete files.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ferry_log::LogError;
+
+use crate::broker::Broker;
+
+pub(super) fn spawn(broker: Weak<Broker>) {
+    let Some(b) = broker.upgrade() else { return };
+    let defaults = &b.config.topic_defaults;
+    let millis = |key| Duration::from_millis(defaults.broker_u64(key).max(1));
+    let retention = millis("log.retention.check.interval.ms");
+    tokio::spawn(every(broker.clone(), retention, retention_pass));
+    if defaults.broker_bool("log.cleaner.enable") {
+        tokio::spawn(every(
+            broker,
+            millis("log.cleaner.backoff.ms"),
+            compaction_pass,
+        ));
+    }
+}
+
+fn now_ms() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Runs `pass` every `period` (the first time one period after startup) until the broker is
+/// gone.
+async fn every(broker: Weak<Broker>, period: Duration, pass: fn(&Broker, i64)) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(b) = broker.upgrade() else { return };
+        if b.zk.is_closed() {
+            return;
+        }
+        let now = now_ms();
+        let run = tokio::task::spawn_blocking(move || pass(&b, now));
+        if let Err(error) = run.await {
+            tracing::error!(%error, "log manager pass panicked");
+        }
+    }
+}
+
+/// Every partition's log, opened if need be (`only` filters topics first).
+fn logs(b: &Broker, only: impl Fn(&str) -> bool) -> Vec<(String, Arc<ferry_log::Log>)> {
+    let mut out = Vec::new();
+    for (topic, count) in b.replicas.topics() {
+        if !only(&topic) {
+            continue;
+        }
+        for p in 0..count {
+            match b.replicas.log(&topic, p) {
+                Ok(log) => out.push((format!("{topic}-{p}"), log)),
+                Err(error) => tracing::warn!(%topic, partition = p, %error, "opening log failed"),
+            }
+        }
+    }
+    out
+}
+
+/// A log deleted (topic deletion) under a pass is not worth a warning.
+fn report(partition: &str, what: &str, error: &LogError) {
+    match error {
+        LogError::Closed(_) => tracing::debug!(partition, what, "log closed meanwhile"),
+        _ => tracing::warn!(partition, what, %error, "log manager pass failed"),
+    }
+}
+
+fn retention_pass(b: &Broker, now: i64) {
+    for (partition, log) in logs(b, |_| true) {
+        match log.apply_retention(now) {
+            Ok(r) if !r.deleted_segments.is_empty() => tracing::info!(
+                partition,
+                segments = r.deleted_segments.len(),
+                bytes = r.deleted_bytes,
+                log_start_offset = r.log_start_offset,
+                "retention deleted segments"
+            ),
+            Ok(_) => {}
+            Err(error) => report(&partition, "retention", &error),
+        }
+    }
+}
+
+fn compaction_pass(b: &Broker, now: i64) {
+    let compacted = |topic: &str| {
+        b.effective_config(topic)
+            .log_config()
+            .cleanup_policy
+            .compacts()
+    };
+    for (partition, log) in logs(b, compacted) {
+        match log.compact(now) {
+            Ok(stats) if stats.records_removed > 0 || stats.tombstones_removed > 0 => {
+                tracing::info!(
+                    partition,
+                    removed = stats.records_removed,
+                    tombstones = stats.tombstones_removed,
+                    "compacted"
+                )
+            }
+            Ok(_) => {}
+            Err(error) => report(&partition, "compaction", &error),
+        }
+    }
+}
