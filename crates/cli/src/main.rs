@@ -4,6 +4,7 @@ mod broker_cmd;
 mod daemon;
 mod keeper_cmd;
 mod standalone_cmd;
+mod tools;
 mod zk_cli;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Create, list, describe, alter and delete topics (kafka-topics.sh).
+    Topics(tools::topics::TopicsArgs),
+    /// Records from stdin lines to a topic (kafka-console-producer.sh).
+    #[command(name = "console-producer")]
+    ConsoleProducer(tools::console_producer::ConsoleProducerArgs),
+    /// A topic's records to stdout (kafka-console-consumer.sh).
+    #[command(name = "console-consumer")]
+    ConsoleConsumer(tools::console_consumer::ConsoleConsumerArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +53,9 @@ fn main() -> std::process::ExitCode {
         Command::Broker(args) => broker_cmd::run(args),
         Command::Standalone(args) => standalone_cmd::run(args),
         Command::ZkCli { args } => zk_cli::run(args),
+        Command::Topics(args) => tools::topics::run(args),
+        Command::ConsoleProducer(args) => tools::console_producer::run(args),
+        Command::ConsoleConsumer(args) => tools::console_consumer::run(args),
     };
     match result {
         Ok(code) => code,

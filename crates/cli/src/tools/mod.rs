@@ -1,0 +1,8 @@
+//! The operator's Kafka tools, with the flags and output of Kafka's scripts, on
+//! ferry-kafka-client (and, for `topics --zookeeper`, ferry-broker's ZooKeeper layer).
+
+pub mod common;
+pub mod console_consumer;
+pub mod console_producer;
+pub mod topics;
+mod topics_zk;
