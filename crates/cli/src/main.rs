@@ -44,6 +44,9 @@ enum Command {
     /// A topic's records to stdout (kafka-console-consumer.sh).
     #[command(name = "console-consumer")]
     ConsoleConsumer(tools::console_consumer::ConsoleConsumerArgs),
+    /// Producer and consumer throughput tests (kafka-*-perf-test.sh).
+    #[command(subcommand)]
+    Perf(tools::perf::PerfCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Topics(args) => tools::topics::run(args),
         Command::ConsoleProducer(args) => tools::console_producer::run(args),
         Command::ConsoleConsumer(args) => tools::console_consumer::run(args),
+        Command::Perf(command) => tools::perf::run(command),
     };
     match result {
         Ok(code) => code,

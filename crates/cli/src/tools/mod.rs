@@ -4,5 +4,9 @@
 pub mod common;
 pub mod console_consumer;
 pub mod console_producer;
+pub mod perf;
+mod perf_consume;
+mod perf_produce;
+mod perf_stats;
 pub mod topics;
 mod topics_zk;
