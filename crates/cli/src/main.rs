@@ -47,6 +47,9 @@ enum Command {
     /// Producer and consumer throughput tests (kafka-*-perf-test.sh).
     #[command(subcommand)]
     Perf(tools::perf::PerfCommand),
+    /// Print the batches, records and index entries of segment files (kafka-dump-log.sh).
+    #[command(name = "dump-log")]
+    DumpLog(tools::dump_log::DumpLogArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -60,6 +63,7 @@ fn main() -> std::process::ExitCode {
         Command::ConsoleProducer(args) => tools::console_producer::run(args),
         Command::ConsoleConsumer(args) => tools::console_consumer::run(args),
         Command::Perf(command) => tools::perf::run(command),
+        Command::DumpLog(args) => tools::dump_log::run(args),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 pub mod common;
 pub mod console_consumer;
 pub mod console_producer;
+pub mod dump_log;
 pub mod perf;
 mod perf_consume;
 mod perf_produce;
