@@ -50,6 +50,11 @@ enum Command {
     /// Print the batches, records and index entries of segment files (kafka-dump-log.sh).
     #[command(name = "dump-log")]
     DumpLog(tools::dump_log::DumpLogArgs),
+    /// Describe and alter topic and broker configs (kafka-configs.sh).
+    Configs(tools::configs::ConfigsArgs),
+    /// List, describe, reset offsets of and delete consumer groups (kafka-consumer-groups.sh).
+    #[command(name = "consumer-groups")]
+    ConsumerGroups(tools::consumer_groups::ConsumerGroupsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -64,6 +69,8 @@ fn main() -> std::process::ExitCode {
         Command::ConsoleConsumer(args) => tools::console_consumer::run(args),
         Command::Perf(command) => tools::perf::run(command),
         Command::DumpLog(args) => tools::dump_log::run(args),
+        Command::Configs(args) => tools::configs::run(args),
+        Command::ConsumerGroups(args) => tools::consumer_groups::run(args),
     };
     match result {
         Ok(code) => code,

@@ -2,8 +2,10 @@
 //! ferry-kafka-client (and, for `topics --zookeeper`, ferry-broker's ZooKeeper layer).
 
 pub mod common;
+pub mod configs;
 pub mod console_consumer;
 pub mod console_producer;
+pub mod consumer_groups;
 pub mod dump_log;
 pub mod perf;
 mod perf_consume;
