@@ -144,8 +144,8 @@ impl Client {
     /// One topic's metadata; with `auto_create` the broker may create it (as producers do).
     pub async fn topic(&self, topic: &str, auto_create: bool) -> Result<TopicInfo> {
         let names = [topic.to_string()];
-        let response = self.metadata(Some(&names), auto_create).await?;
-        drop(response);
+        // The first request may create the topic (the broker's auto-create).
+        self.metadata(Some(&names), auto_create).await?;
         // Auto-creation may answer LEADER_NOT_AVAILABLE first; ask again briefly.
         let deadline = tokio::time::Instant::now() + self.config.request_timeout;
         loop {

@@ -102,10 +102,9 @@ impl GroupMember {
                         )
                     ) =>
                 {
-                    if e.code() != Some(ErrorCode::MemberIdRequired) {
-                        if e.code() == Some(ErrorCode::UnknownMemberId) {
-                            self.member_id.clear();
-                        }
+                    // An unknown member joins again as a new one; otherwise the id is kept.
+                    if e.code() == Some(ErrorCode::UnknownMemberId) {
+                        self.member_id.clear();
                     }
                     last = Some(e);
                 }

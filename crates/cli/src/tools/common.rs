@@ -85,7 +85,7 @@ pub fn acks(props: &BTreeMap<String, String>, default: i16) -> anyhow::Result<i1
         None => Ok(default),
         Some("all") => Ok(-1),
         Some(v) => match v.parse::<i16>() {
-            Ok(n @ (-1 | 0 | 1)) => Ok(n),
+            Ok(n @ -1..=1) => Ok(n),
             _ => bail!("invalid value {v:?} for acks: expected all, -1, 0 or 1"),
         },
     }

@@ -98,7 +98,7 @@ pub fn run(args: ConfigsArgs) -> anyhow::Result<ExitCode> {
             };
             if kind == ResourceType::Topic {
                 // An unknown topic is Kafka's error, not a silent success.
-                client.topics(Some(&[name.clone()])).await?;
+                client.topics(Some(std::slice::from_ref(&name))).await?;
             }
             client.alter_configs(kind, &name, &ops).await?;
             println!("Completed updating config for {label} {name}.");
