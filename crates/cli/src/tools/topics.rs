@@ -165,13 +165,14 @@ async fn describe_one(
     }
 }
 
-/// Kafka's describe lines; configs are the topic's overrides (empty if the broker cannot
-/// describe configs).
+/// Kafka's describe lines. Configs are those not at their default (topic overrides and the
+/// broker's static settings, as Kafka's tool lists them); empty if the broker cannot describe
+/// configs.
 async fn print_describe(client: &Client, t: &TopicInfo) -> anyhow::Result<()> {
     let configs = match client.describe_configs(ResourceType::Topic, &t.name).await {
         Ok(all) => all
             .into_iter()
-            .filter(|c| c.source == 1)
+            .filter(|c| !c.is_default)
             .filter_map(|c| c.value.map(|v| format!("{}={v}", c.name)))
             .collect::<Vec<_>>()
             .join(","),
