@@ -1,6 +1,8 @@
 //! Admin and offset calls against a fake broker: request shapes that change with the
 //! negotiated version, and the AlterConfigs fallback for brokers without incremental alter.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
 mod support;
 
 use std::sync::{Arc, Mutex};

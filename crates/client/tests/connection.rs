@@ -1,6 +1,8 @@
 //! The connection against an in-process fake broker: version negotiation, pipelining with
 //! out-of-order answers, timeouts, disconnects.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! Group membership against a fake coordinator: the MEMBER_ID_REQUIRED round, the leader's
 //! range assignment sent in SyncGroup, heartbeats that report a rebalance, commits and leave.
 
+#![allow(clippy::unwrap_used)] // a test that cannot unwrap has failed
+
 mod support;
 
 use std::sync::{Arc, Mutex};
