@@ -310,6 +310,23 @@ def test_dump_log(fresh_kafka, topic_name):
     assert re.search(r"^timestamp: \d+ offset: \d+$", index, re.M), index
 
 
+def test_gzip_batches(kafka, topic_name):
+    """compression.type=gzip: kcat decompresses what the producers sent, dump-log names the codec."""
+    ok("console-producer", "--bootstrap-server", kafka.bootstrap, "--topic", topic_name,
+       "--producer-property", "compression.type=gzip", input="zipped one\n")
+    ok("perf", "produce", "--bootstrap-server", kafka.bootstrap, "--topic", topic_name, "--num-records", "500",
+       "--record-size", "50", "--throughput", "-1", "--producer-props", "acks=1", "compression.type=gzip")
+    values = [line.split("=", 1)[1] for line in kcat_consume(kafka.bootstrap, topic_name)]
+    assert values[0] == "zipped one" and len(values) == 501
+    log = segment_dir(kafka, topic_name) / "00000000000000000000.log"
+    dumped = ok("dump-log", "--files", str(log), "--print-data-log")
+    assert "compresscodec: GZIP" in dumped and "compresscodec: NONE" not in dumped
+    assert "payload: zipped one" in dumped
+    unsupported = ferry("console-producer", "--bootstrap-server", kafka.bootstrap, "--topic", topic_name,
+                        "--producer-property", "compression.type=snappy", input="x\n")
+    assert unsupported.returncode != 0 and "snappy" in unsupported.stderr
+
+
 def test_dump_log_bad_files(tmp_path):
     missing = ferry("dump-log", "--files", str(tmp_path / "00000000000000000000.log"))
     assert missing.returncode != 0 and "reading" in missing.stderr
@@ -472,6 +489,13 @@ def test_silent_server_times_out():
                        timeout=30)
     assert result.returncode != 0 and "timed out" in result.stderr, result.stderr
     assert time.monotonic() - start < 10
+
+
+def test_unreachable_zookeeper():
+    start = time.monotonic()
+    result = ferry("topics", "--zookeeper", "127.0.0.1:1", "--list", timeout=40)
+    assert result.returncode != 0 and "cannot connect to ZooKeeper at 127.0.0.1:1" in result.stderr
+    assert time.monotonic() - start < 30
 
 
 def test_unknown_topic(kafka, topic_name):
