@@ -351,3 +351,46 @@ impl Consumer<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: Option<&'static [u8]>) -> ConsumerRecord {
+        ConsumerRecord {
+            offset: 7,
+            timestamp: 1234,
+            log_append_time: false,
+            key: key.map(bytes::Bytes::from_static),
+            value: Some(bytes::Bytes::from_static(b"v")),
+        }
+    }
+
+    fn formatted(props: &[&str], r: &ConsumerRecord) -> String {
+        let props: Vec<String> = props.iter().map(|p| p.to_string()).collect();
+        let f = Formatter::from(&properties(&props, false).unwrap()).unwrap();
+        let mut out = Vec::new();
+        f.format(3, r, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formats_as_kafkas_default_message_formatter() {
+        assert_eq!(formatted(&[], &record(Some(b"k"))), "v\n");
+        let all = [
+            "print.key=true",
+            "print.timestamp=true",
+            "print.partition=true",
+            "print.offset=true",
+        ];
+        assert_eq!(
+            formatted(&all, &record(Some(b"k"))),
+            "CreateTime:1234\tPartition:3\tOffset:7\tk\tv\n"
+        );
+        assert_eq!(
+            formatted(&["print.key=true", "key.separator=:"], &record(None)),
+            "null:v\n"
+        );
+        assert!(Formatter::from(&properties(&["print.key=maybe".into()], false).unwrap()).is_err());
+    }
+}

@@ -54,7 +54,7 @@ pub enum Action {
 
 impl TopicsArgs {
     pub fn action(&self) -> anyhow::Result<Action> {
-        let chosen: Vec<Action> = [
+        let mut chosen: Vec<Action> = [
             (self.create, Action::Create),
             (self.list, Action::List),
             (self.describe, Action::Describe),
@@ -64,9 +64,11 @@ impl TopicsArgs {
         .into_iter()
         .filter_map(|(on, a)| on.then_some(a))
         .collect();
-        match chosen.len() {
-            1 => Ok(chosen.into_iter().next().unwrap_or(Action::List)),
-            _ => bail!("Command must include exactly one action: --list, --describe, --create, --alter or --delete"),
+        match (chosen.pop(), chosen.is_empty()) {
+            (Some(action), true) => Ok(action),
+            _ => bail!(
+                "Command must include exactly one action: --list, --describe, --create, --alter or --delete"
+            ),
         }
     }
 

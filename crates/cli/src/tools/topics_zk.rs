@@ -98,6 +98,7 @@ async fn act(zk: &KafkaZk, args: &TopicsArgs, action: Action) -> anyhow::Result<
             } else {
                 BTreeMap::new()
             };
+            println!("WARNING: If partitions are increased for a topic that has a key, the partition logic or ordering of the messages will be affected");
             zk.add_partitions(topic, &current, &added).await?;
             println!("Adding partitions succeeded!");
         }
