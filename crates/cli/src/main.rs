@@ -4,6 +4,7 @@ mod broker_cmd;
 mod daemon;
 mod keeper_cmd;
 mod standalone_cmd;
+mod tools;
 mod zk_cli;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,25 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Create, list, describe, alter and delete topics (kafka-topics.sh).
+    Topics(tools::topics::TopicsArgs),
+    /// Records from stdin lines to a topic (kafka-console-producer.sh).
+    #[command(name = "console-producer")]
+    ConsoleProducer(tools::console_producer::ConsoleProducerArgs),
+    /// A topic's records to stdout (kafka-console-consumer.sh).
+    #[command(name = "console-consumer")]
+    ConsoleConsumer(tools::console_consumer::ConsoleConsumerArgs),
+    /// Producer and consumer throughput tests (kafka-*-perf-test.sh).
+    #[command(subcommand)]
+    Perf(tools::perf::PerfCommand),
+    /// Print the batches, records and index entries of segment files (kafka-dump-log.sh).
+    #[command(name = "dump-log")]
+    DumpLog(tools::dump_log::DumpLogArgs),
+    /// Describe and alter topic and broker configs (kafka-configs.sh).
+    Configs(tools::configs::ConfigsArgs),
+    /// List, describe, reset offsets of and delete consumer groups (kafka-consumer-groups.sh).
+    #[command(name = "consumer-groups")]
+    ConsumerGroups(tools::consumer_groups::ConsumerGroupsArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -44,6 +64,13 @@ fn main() -> std::process::ExitCode {
         Command::Broker(args) => broker_cmd::run(args),
         Command::Standalone(args) => standalone_cmd::run(args),
         Command::ZkCli { args } => zk_cli::run(args),
+        Command::Topics(args) => tools::topics::run(args),
+        Command::ConsoleProducer(args) => tools::console_producer::run(args),
+        Command::ConsoleConsumer(args) => tools::console_consumer::run(args),
+        Command::Perf(command) => tools::perf::run(command),
+        Command::DumpLog(args) => tools::dump_log::run(args),
+        Command::Configs(args) => tools::configs::run(args),
+        Command::ConsumerGroups(args) => tools::consumer_groups::run(args),
     };
     match result {
         Ok(code) => code,

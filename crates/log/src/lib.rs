@@ -166,7 +166,7 @@ pub use error::{BatchError, LogError, Result};
 pub use fault::FaultInjector;
 pub use fd_cache::Resources;
 pub use log::{AppendInfo, Log, OpenOptions, ReadResult, SegmentInfo, TimestampOffset};
-pub use record::{Record, RecordIter};
+pub use record::{read_varint, read_varlong, Record, RecordIter};
 pub use recovery::{RecoveryReport, Truncation};
 pub use retention::RetentionReport;
 

@@ -1,0 +1,15 @@
+//! The operator's Kafka tools, with the flags and output of Kafka's scripts, on
+//! ferry-kafka-client (and, for `topics --zookeeper`, ferry-broker's ZooKeeper layer).
+
+pub mod common;
+pub mod configs;
+pub mod console_consumer;
+pub mod console_producer;
+pub mod consumer_groups;
+pub mod dump_log;
+pub mod perf;
+mod perf_consume;
+mod perf_produce;
+mod perf_stats;
+pub mod topics;
+mod topics_zk;
