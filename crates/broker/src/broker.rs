@@ -22,6 +22,7 @@ use ferry_zkclient::{EventType, Events, KeeperState};
 use tokio::sync::watch;
 
 use crate::config::BrokerConfig;
+use crate::producers::{ProducerIds, ProducerRegistry};
 use crate::replicas::Replicas;
 use crate::zk::{
     BrokerInfo, Election, EndPoint, KafkaZk, LeaderAndIsr, Registration, TopicAssignment, ZkError,
@@ -95,6 +96,10 @@ pub struct Broker {
     pub zk: CurrentZk,
     pub cluster_id: String,
     pub replicas: Replicas,
+    /// Producer ids handed out by InitProducerId.
+    pub producer_ids: ProducerIds,
+    /// Idempotent producers' sequence state, per partition.
+    pub producers: ProducerRegistry,
     controller_id: AtomicI32,
     /// The epoch this broker won the controllership in (0 if it did not), for partition state.
     controller_epoch: AtomicI32,
@@ -136,6 +141,8 @@ impl Broker {
             zk: CurrentZk::new(zk),
             cluster_id,
             replicas,
+            producer_ids: ProducerIds::new(),
+            producers: ProducerRegistry::new(),
             controller_id: AtomicI32::new(controller_id),
             controller_epoch: AtomicI32::new(controller_epoch),
             registration: Mutex::new(registration),

@@ -7,6 +7,7 @@
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
 //! | [`server`] | the TCP listener; one task per connection, responses in request order |
 //! | `handlers` | one file per Kafka API (ApiVersions, Metadata, Produce, Fetch, ListOffsets, CreateTopics) |
+//! | [`producers`] | idempotent producers: producer ids, per-partition sequence state |
 //! | [`zk`] | Kafka 2.x's znode layout |
 //!
 //! Request handling invariants: nothing from the network can panic the broker; a bad or
@@ -37,6 +38,7 @@
 pub mod broker;
 pub mod config;
 mod handlers;
+pub mod producers;
 pub mod replicas;
 pub mod server;
 pub mod zk;

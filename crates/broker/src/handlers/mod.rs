@@ -7,10 +7,15 @@
 
 mod api_versions;
 mod create_topics;
+mod delete_records;
+mod describe_cluster;
 mod fetch;
+mod init_producer_id;
 mod list_offsets;
 mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
+mod sasl_handshake;
 
 use bytes::{Bytes, BytesMut};
 use ferry_kafka_protocol::{
@@ -30,7 +35,17 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::Metadata,
     ApiKey::ApiVersions,
     ApiKey::CreateTopics,
+    ApiKey::InitProducerId,
+    ApiKey::OffsetForLeaderEpoch,
+    ApiKey::DeleteRecords,
+    ApiKey::SaslHandshake,
+    ApiKey::DescribeCluster,
 ];
+
+/// The leader epoch of every partition: this broker is the only replica and partitions are
+/// created at epoch 0 (their state in ZooKeeper says so) and never re-elected. Produce stamps
+/// it on batches, OffsetForLeaderEpoch checks clients' `current_leader_epoch` against it.
+pub(crate) const LEADER_EPOCH: i32 = 0;
 
 /// Why a request closes its connection instead of being answered.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +91,11 @@ pub async fn handle(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, H
         RequestBody::Fetch(r) => fetch::handle(broker, r).await.into(),
         RequestBody::ListOffsets(r) => list_offsets::handle(broker, r, version).into(),
         RequestBody::CreateTopics(r) => create_topics::handle(broker, r, version).await.into(),
+        RequestBody::InitProducerId(r) => init_producer_id::handle(broker, r).await.into(),
+        RequestBody::OffsetForLeaderEpoch(r) => offset_for_leader_epoch::handle(broker, r).into(),
+        RequestBody::DeleteRecords(r) => delete_records::handle(broker, r).into(),
+        RequestBody::SaslHandshake(r) => sasl_handshake::handle(r).into(),
+        RequestBody::DescribeCluster(r) => describe_cluster::handle(broker, r).await.into(),
         other => return Err(HandleError::Unhandled(other.api_key().name())),
     };
     encode_response(header.correlation_id, version, &response)

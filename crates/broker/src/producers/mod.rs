@@ -1,0 +1,261 @@
+//! Idempotent producers: producer ids ([`ids`]) and, per partition, the sequence state that
+//! turns retried batches into duplicates instead of second copies ([`state`]).
+//!
+//! Every leader append goes through [`PartitionProducers::append`], which holds the
+//! partition's producer lock from the sequence check to the state update, so two connections
+//! producing to one partition cannot both pass the check for the same sequence.
+//!
+//! # Durability: the state is rebuilt from the log
+//!
+//! Nothing extra is written to disk. The batches themselves carry the producer id, epoch and
+//! base sequence in their headers, and the log keeps them as received. The first idempotent
+//! batch a partition sees after its log was opened (startup, restart, kill -9) replays the
+//! headers of the log from its start offset: exactly the batches that survived recovery, so
+//! the state never remembers a batch the log lost and never forgets one it kept. Kafka keeps
+//! `<offset>.snapshot` files to bound that replay; here the replay reads the whole retained
+//! log once per opening (sequentially, at disk speed), which is the price of having no second
+//! source of truth. Partitions that only ever see non-idempotent batches never replay.
+
+pub mod ids;
+pub mod state;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+
+use ferry_log::{AppendInfo, BatchHeader, BatchIter, Log, LogError, TopicPartition};
+
+pub use ids::ProducerIds;
+use state::{BatchMetadata, ProducerBatch, ProducerStates, SequenceError, Verdict};
+
+/// Kafka's `producer.id.expiration.ms` default (1 day): producers silent for longer are
+/// forgotten, bounding memory.
+const PRODUCER_EXPIRATION_MS: i64 = 24 * 60 * 60 * 1000;
+/// How often a partition looks for expired producers.
+const EXPIRATION_CHECK_MS: i64 = 60 * 1000;
+/// Bytes read per step when replaying a log.
+const REPLAY_CHUNK: usize = 1 << 20;
+
+/// The outcome of a leader append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Written at these offsets.
+    New(AppendInfo),
+    /// A retry of a batch already in the log at these offsets; nothing was written.
+    Duplicate(BatchMetadata),
+}
+
+/// Why a leader append was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
+}
+
+/// The producer state of every partition this broker leads.
+#[derive(Debug, Default)]
+pub struct ProducerRegistry {
+    partitions: Mutex<HashMap<TopicPartition, Arc<PartitionProducers>>>,
+}
+
+impl ProducerRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The producer state of `log`'s partition. A log opened anew for the partition (topic
+    /// deleted and created again, log reopened) gets fresh state.
+    pub fn partition(&self, tp: &TopicPartition, log: &Arc<Log>) -> Arc<PartitionProducers> {
+        let mut partitions = lock(&self.partitions);
+        if let Some(existing) = partitions.get(tp) {
+            if Weak::ptr_eq(&existing.log, &Arc::downgrade(log)) {
+                return existing.clone();
+            }
+        }
+        // Entries of logs that are gone are dropped on the way, so the map does not grow with
+        // deleted topics.
+        partitions.retain(|_, p| p.log.strong_count() > 0);
+        let fresh = Arc::new(PartitionProducers::new(log));
+        partitions.insert(tp.clone(), fresh.clone());
+        fresh
+    }
+}
+
+/// One partition's producer state, built on first use.
+#[derive(Debug)]
+pub struct PartitionProducers {
+    log: Weak<Log>,
+    state: Mutex<Loaded>,
+}
+
+#[derive(Debug, Default)]
+struct Loaded {
+    /// `None` until an idempotent batch needs it (then replayed from the log).
+    states: Option<ProducerStates>,
+    /// The log start offset the state was last trimmed to.
+    trimmed_to: i64,
+    last_expiration_ms: i64,
+}
+
+impl PartitionProducers {
+    fn new(log: &Arc<Log>) -> Self {
+        PartitionProducers {
+            log: Arc::downgrade(log),
+            state: Mutex::new(Loaded::default()),
+        }
+    }
+
+    /// Appends a produce request's record set to `log` as leader, with the idempotence
+    /// checks: a set holding a retry of a recent batch is answered with that batch's offsets
+    /// and not written; an out-of-order or fenced batch fails the whole set; batches without
+    /// a producer id are not checked. `now_ms` is the broker's clock, for producer expiry.
+    pub fn append(
+        &self,
+        log: &Log,
+        records: &mut [u8],
+        leader_epoch: i32,
+        now_ms: i64,
+    ) -> Result<Appended, AppendError> {
+        let batches: Vec<ProducerBatch> = BatchIter::new(records)
+            .map(|(h, _)| producer_batch(&h))
+            .filter(ProducerBatch::is_idempotent)
+            .collect();
+        let mut loaded = lock(&self.state);
+        if batches.is_empty() {
+            // Still under the lock, so that the offsets an idempotent append reads back are
+            // not interleaved with another append's.
+            return Ok(Appended::New(log.append_as_leader(records, leader_epoch)?));
+        }
+        let states = loaded.ready(log, now_ms)?;
+        // Batches of one request are checked one after the other against a scratch copy of
+        // their producers' entries.
+        let mut scratch = states.subset(batches.iter().map(|b| b.producer_id));
+        let mut next = log.log_end_offset();
+        for batch in &batches {
+            match scratch.check(batch)? {
+                Verdict::Duplicate(original) => {
+                    // Only a valid batch may be answered as already written.
+                    ferry_log::validate_record_set(records, log.config().max_message_bytes)
+                        .map_err(LogError::from)?;
+                    return Ok(Appended::Duplicate(original));
+                }
+                Verdict::Append => {
+                    let last = next + i64::from(batch.last_offset_delta);
+                    scratch.record(batch, next, last);
+                    next = last + 1;
+                }
+            }
+        }
+        let info = log.append_as_leader(records, leader_epoch)?;
+        // The log wrote the offsets it assigned into the buffer: record those.
+        for (header, _) in BatchIter::new(records) {
+            states.record(
+                &producer_batch(&header),
+                header.base_offset,
+                header.last_offset(),
+            );
+        }
+        Ok(Appended::New(info))
+    }
+}
+
+impl Loaded {
+    /// The state, replayed from the log on first use, trimmed to the log start and with
+    /// expired producers dropped.
+    fn ready(&mut self, log: &Log, now_ms: i64) -> Result<&mut ProducerStates, LogError> {
+        let start = log.log_start_offset();
+        let states = match self.states.take() {
+            Some(mut states) => {
+                if start > self.trimmed_to {
+                    states.evict_below(start);
+                }
+                states
+            }
+            None => {
+                self.last_expiration_ms = now_ms;
+                replay(log)?
+            }
+        };
+        self.trimmed_to = start;
+        let states = self.states.insert(states);
+        if now_ms - self.last_expiration_ms >= EXPIRATION_CHECK_MS {
+            states.expire_older_than(now_ms - PRODUCER_EXPIRATION_MS);
+            self.last_expiration_ms = now_ms;
+        }
+        Ok(states)
+    }
+}
+
+fn producer_batch(h: &BatchHeader) -> ProducerBatch {
+    ProducerBatch {
+        producer_id: h.producer_id,
+        epoch: h.producer_epoch,
+        base_sequence: h.base_sequence,
+        last_offset_delta: h.last_offset_delta,
+        max_timestamp: h.max_timestamp,
+    }
+}
+
+/// Rebuilds a partition's producer state from the batch headers of its log, from the log start
+/// to the log end, without sequence checks (what the log holds is the truth).
+pub fn replay(log: &Log) -> Result<ProducerStates, LogError> {
+    let mut states = ProducerStates::new();
+    let start = log.log_start_offset();
+    let end = log.log_end_offset();
+    let mut offset = start;
+    let mut batches = 0u64;
+    while offset < end {
+        let read = match log.read(offset, REPLAY_CHUNK, None) {
+            Ok(read) => read,
+            // Retention moved the start past us meanwhile: carry on from the new start.
+            Err(LogError::OffsetOutOfRange {
+                log_start_offset, ..
+            }) if log_start_offset > offset => {
+                offset = log_start_offset;
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let mut advanced = false;
+        for (header, _) in BatchIter::new(&read.records) {
+            states.record(
+                &producer_batch(&header),
+                header.base_offset,
+                header.last_offset(),
+            );
+            batches += 1;
+            if header.next_offset() > offset {
+                offset = header.next_offset();
+                advanced = true;
+            }
+        }
+        if !advanced {
+            // Nothing at `offset` in its segment (the rest was compacted away): go on with the
+            // next segment.
+            match log
+                .segments()
+                .iter()
+                .map(|s| s.base_offset)
+                .find(|&base| base > offset)
+            {
+                Some(base) => offset = base,
+                None => break,
+            }
+        }
+    }
+    states.evict_below(start);
+    tracing::debug!(
+        dir = %log.dir().display(),
+        batches,
+        producers = states.len(),
+        "producer state replayed from the log"
+    );
+    Ok(states)
+}
+
+/// A poisoned lock means a request panicked mid-append; the state it guards is updated only
+/// after a successful append, so it is still consistent with the log.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
