@@ -599,3 +599,5 @@ async fn broker_re_registers_after_session_expiry_and_keeps_serving() {
     await_topic(&mut conn, "later", (ErrorCode::None.code(), 1)).await;
     observer.close().await;
 }
+
+mod producer_apis;

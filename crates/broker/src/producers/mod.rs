@@ -259,3 +259,197 @@ pub fn replay(log: &Log) -> Result<ProducerStates, LogError> {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use ferry_log::{BatchBuilder, LogConfig, OpenOptions, Resources, SystemClock};
+
+    use super::*;
+
+    fn open(dir: &Path) -> Arc<Log> {
+        let res = Arc::new(Resources::with_clock(Arc::new(SystemClock)));
+        let config = LogConfig {
+            // Small segments, so that replay crosses segment boundaries.
+            segment_bytes: 1024,
+            ..LogConfig::default()
+        };
+        Arc::new(Log::open(dir, config, res, OpenOptions::default()).unwrap())
+    }
+
+    fn batch(producer_id: i64, epoch: i16, base_sequence: i32, records: usize) -> Vec<u8> {
+        let mut b = BatchBuilder::new(1_000).producer(producer_id, epoch, base_sequence);
+        for i in 0..records {
+            b.append(Some(b"key"), Some(format!("value {i}").as_bytes()), 1_000);
+        }
+        b.build()
+    }
+
+    fn append(
+        p: &PartitionProducers,
+        log: &Log,
+        mut records: Vec<u8>,
+    ) -> Result<Appended, AppendError> {
+        p.append(log, &mut records, 0, 1_000)
+    }
+
+    fn new_at(result: Result<Appended, AppendError>) -> i64 {
+        match result {
+            Ok(Appended::New(info)) => info.base_offset,
+            other => panic!("expected a new append, got {other:?}"),
+        }
+    }
+
+    fn duplicate_of(result: Result<Appended, AppendError>) -> i64 {
+        match result {
+            Ok(Appended::Duplicate(original)) => original.first_offset,
+            other => panic!("expected a duplicate, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn retries_are_not_written_twice_and_gaps_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let p = PartitionProducers::new(&log);
+        assert_eq!(new_at(append(&p, &log, batch(5, 0, 0, 3))), 0);
+        // A non-idempotent batch in between is not checked.
+        assert_eq!(new_at(append(&p, &log, batch(-1, -1, -1, 2))), 3);
+        assert_eq!(new_at(append(&p, &log, batch(5, 0, 3, 2))), 5);
+        assert_eq!(duplicate_of(append(&p, &log, batch(5, 0, 0, 3))), 0);
+        assert_eq!(duplicate_of(append(&p, &log, batch(5, 0, 3, 2))), 5);
+        assert_eq!(log.log_end_offset(), 7, "duplicates are not appended");
+        assert!(matches!(
+            append(&p, &log, batch(5, 0, 9, 1)),
+            Err(AppendError::Sequence(SequenceError::OutOfOrder { .. }))
+        ));
+        // Two batches of one producer in one record set: checked one after the other.
+        let mut two = batch(5, 0, 5, 1);
+        two.extend(batch(5, 0, 6, 1));
+        assert_eq!(new_at(append(&p, &log, two)), 7);
+        let mut bad_second = batch(5, 0, 7, 1);
+        bad_second.extend(batch(5, 0, 9, 1));
+        assert!(append(&p, &log, bad_second).is_err());
+        assert_eq!(log.log_end_offset(), 9, "a refused set writes nothing");
+    }
+
+    #[test]
+    fn a_corrupt_retry_is_not_answered_as_a_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let p = PartitionProducers::new(&log);
+        new_at(append(&p, &log, batch(5, 0, 0, 1)));
+        let mut corrupt = batch(5, 0, 0, 1);
+        let last = corrupt.len() - 1;
+        corrupt[last] ^= 0xff;
+        assert!(matches!(
+            append(&p, &log, corrupt),
+            Err(AppendError::Log(LogError::InvalidBatch(_)))
+        ));
+    }
+
+    #[test]
+    fn state_is_rebuilt_from_the_log_when_it_is_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seq = [0i32; 3];
+        {
+            let log = open(dir.path());
+            let p = PartitionProducers::new(&log);
+            for round in 0..40 {
+                let producer = round % 3;
+                append(&p, &log, batch(producer as i64, 0, seq[producer], 2)).unwrap();
+                seq[producer] += 2;
+            }
+            assert!(log.segments().len() > 3, "the replay crosses segments");
+            // No clean close: like kill -9, the next open recovers the files as they are.
+        }
+        let log = open(dir.path());
+        let replayed = replay(&log).unwrap();
+        assert_eq!(replayed.len(), 3);
+        let p = PartitionProducers::new(&log);
+        let end = log.log_end_offset();
+        // The last batch of producer 0 is a duplicate, the next one in order, a gap refused.
+        let last0 = duplicate_of(append(&p, &log, batch(0, 0, seq[0] - 2, 2)));
+        assert!(last0 < end);
+        assert!(append(&p, &log, batch(1, 0, seq[1] + 1, 1)).is_err());
+        assert!(
+            append(&p, &log, batch(2, 1, 5, 1)).is_err(),
+            "new epoch starts at 0"
+        );
+        assert!(matches!(
+            append(&p, &log, batch(2, 0, seq[2], 1)),
+            Ok(Appended::New(_))
+        ));
+        assert_eq!(new_at(append(&p, &log, batch(1, 0, seq[1], 1))), end + 1);
+    }
+
+    #[test]
+    fn records_deleted_below_the_log_start_are_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let p = PartitionProducers::new(&log);
+        new_at(append(&p, &log, batch(5, 0, 0, 2)));
+        new_at(append(&p, &log, batch(6, 0, 0, 2)));
+        log.delete_records_before(2).unwrap();
+        // Producer 5 is unknown again: a retry of its batch can no longer be recognised and
+        // any sequence is accepted (Kafka since 2.5); producer 6 is still checked.
+        assert_eq!(new_at(append(&p, &log, batch(5, 0, 0, 2))), 4);
+        assert_eq!(duplicate_of(append(&p, &log, batch(6, 0, 0, 2))), 2);
+        assert!(append(&p, &log, batch(6, 0, 5, 1)).is_err());
+    }
+
+    #[test]
+    fn concurrent_retries_of_the_same_batches_are_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let registry = ProducerRegistry::new();
+        let tp = TopicPartition::new("t", 0);
+        let threads = 4;
+        let round = std::sync::Barrier::new(threads);
+        let written = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    let p = registry.partition(&tp, &log);
+                    for seq in 0..50 {
+                        // Every thread sends the same batch at the same moment (a retry racing
+                        // the original on another connection): one copy is written, the others
+                        // are answered as duplicates of it.
+                        round.wait();
+                        match append(&p, &log, batch(1, 0, seq, 1)) {
+                            Ok(Appended::New(_)) => {
+                                written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            Ok(Appended::Duplicate(original)) => {
+                                assert_eq!(original.first_sequence, seq)
+                            }
+                            Err(other) => panic!("{other}"),
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(written.into_inner(), 50);
+        assert_eq!(
+            log.log_end_offset(),
+            50,
+            "each sequence written exactly once"
+        );
+    }
+
+    #[test]
+    fn a_new_log_for_the_partition_gets_fresh_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = ProducerRegistry::new();
+        let tp = TopicPartition::new("t", 0);
+        let first = open(&dir.path().join("a"));
+        let p = registry.partition(&tp, &first);
+        new_at(append(&p, &first, batch(1, 0, 0, 1)));
+        assert!(Arc::ptr_eq(&p, &registry.partition(&tp, &first)));
+        let second = open(&dir.path().join("b"));
+        let q = registry.partition(&tp, &second);
+        assert!(!Arc::ptr_eq(&p, &q));
+        assert_eq!(new_at(append(&q, &second, batch(1, 0, 0, 1))), 0);
+    }
+}
