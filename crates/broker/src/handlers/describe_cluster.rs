@@ -38,12 +38,20 @@ pub async fn handle(broker: &Broker, request: DescribeClusterRequest) -> Describ
         cluster_id: broker.cluster_id.clone(),
         controller_id: broker.controller_id(),
         brokers,
-        cluster_authorized_operations: if request.include_cluster_authorized_operations {
-            CLUSTER_OPERATIONS
-        } else {
-            NOT_REQUESTED
-        },
+        cluster_authorized_operations: cluster_authorized_operations(
+            request.include_cluster_authorized_operations,
+        ),
         ..Default::default()
+    }
+}
+
+/// The cluster's authorized operations field, when `requested` (also Metadata v8-10's, which
+/// librdkafka's `describe_cluster` uses instead of DescribeCluster).
+pub(super) fn cluster_authorized_operations(requested: bool) -> i32 {
+    if requested {
+        CLUSTER_OPERATIONS
+    } else {
+        NOT_REQUESTED
     }
 }
 
