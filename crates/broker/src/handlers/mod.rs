@@ -17,6 +17,8 @@ mod offset_for_leader_epoch;
 mod produce;
 mod sasl_handshake;
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 use ferry_kafka_protocol::{
     decode_request_bytes, encode_response, ApiKey, ErrorCode, ProtocolError, RequestBody,
@@ -58,10 +60,12 @@ pub enum HandleError {
     UnacknowledgedFailure,
     #[error("encoding the response: {0}")]
     Encode(#[source] ProtocolError),
+    #[error("the request's blocking work failed: {0}")]
+    Blocking(#[source] tokio::task::JoinError),
 }
 
 /// Answers one request frame (without its size prefix). `Ok(None)`: no response is due.
-pub async fn handle(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, HandleError> {
+pub async fn handle(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<BytesMut>, HandleError> {
     let (header, body) = match decode_request_bytes(frame) {
         Ok(decoded) => decoded,
         // Kafka's rule: ApiVersions at an unknown version gets a v0 answer so that the client
@@ -83,12 +87,12 @@ pub async fn handle(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, H
     let response: ResponseBody = match body {
         RequestBody::ApiVersions(_) => api_versions::handle().into(),
         RequestBody::Metadata(r) => metadata::handle(broker, r, version).await.into(),
-        RequestBody::Produce(r) => match produce::handle(broker, r) {
+        RequestBody::Produce(r) => match blocking(broker, move |b| produce::handle(b, r)).await? {
             produce::Reply::Respond(response) => response.into(),
             produce::Reply::Silent => return Ok(None),
             produce::Reply::Close => return Err(HandleError::UnacknowledgedFailure),
         },
-        RequestBody::Fetch(r) => fetch::handle(broker, r).await.into(),
+        RequestBody::Fetch(r) => fetch::handle(broker, r).await?.into(),
         RequestBody::ListOffsets(r) => list_offsets::handle(broker, r, version).into(),
         RequestBody::CreateTopics(r) => create_topics::handle(broker, r, version).await.into(),
         RequestBody::InitProducerId(r) => init_producer_id::handle(broker, r).await.into(),
@@ -101,6 +105,20 @@ pub async fn handle(broker: &Broker, frame: Bytes) -> Result<Option<BytesMut>, H
     encode_response(header.correlation_id, version, &response)
         .map(Some)
         .map_err(HandleError::Encode)
+}
+
+/// Runs `work` on tokio's blocking pool: appends and reads are file I/O that may block (a
+/// flush under `flush.messages`, opening or replaying a log, a cold page cache), and on the
+/// async workers they would stall every other connection meanwhile.
+async fn blocking<T, F>(broker: &Arc<Broker>, work: F) -> Result<T, HandleError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Broker) -> T + Send + 'static,
+{
+    let broker = Arc::clone(broker);
+    tokio::task::spawn_blocking(move || work(&broker))
+        .await
+        .map_err(HandleError::Blocking)
 }
 
 /// The error code for a partition that could not be served (handlers map their own specific
