@@ -6,7 +6,7 @@
 //! | [`broker`] | startup (ZooKeeper session, registration, controller) and shared state |
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
 //! | [`server`] | the TCP listener; one task per connection, responses in request order |
-//! | `handlers` | one file per Kafka API (ApiVersions, Metadata, Produce, Fetch, ListOffsets, CreateTopics) |
+//! | `handlers` | one file per Kafka API (ApiVersions, Metadata, Produce, Fetch, ListOffsets, CreateTopics, InitProducerId, OffsetForLeaderEpoch, DeleteRecords, SaslHandshake, DescribeCluster) |
 //! | [`producers`] | idempotent producers: producer ids, per-partition sequence state |
 //! | [`zk`] | Kafka 2.x's znode layout |
 //!
