@@ -242,3 +242,22 @@ def test_admin_delete_records_and_describe_cluster(kafka, topic_name) -> None:
     assert [(n.host, n.port) for n in cluster.nodes] == [(host, int(port))]
     assert cluster.controller is not None and cluster.controller.id == cluster.nodes[0].id
     assert cluster.authorized_operations, "every cluster operation without an authorizer"
+
+
+def test_deleted_records_stay_deleted_after_restart(fresh_kafka, topic_name) -> None:
+    create_topic(fresh_kafka.bootstrap, topic_name, 1)
+    producer = idempotent_producer(fresh_kafka.bootstrap)
+    deliveries = Deliveries()
+    produce_range(producer, topic_name, range(100), deliveries)
+    assert producer.flush(30) == 0 and len(deliveries.acked) == 100
+    admin = AdminClient({"bootstrap.servers": fresh_kafka.bootstrap})
+    result = admin.delete_records([TopicPartition(topic_name, 0, 40)])
+    assert next(iter(result.values())).result(30).low_watermark == 40
+    fresh_kafka.restart()
+    read = read_all(fresh_kafka.bootstrap, topic_name, 1, 60)
+    assert [v for _, v in read[0]] == list(range(40, 100))
+    # The same producer goes on after the restart, in sequence.
+    produce_range(producer, topic_name, range(100, 110), deliveries)
+    assert producer.flush(60) == 0 and not deliveries.failed
+    read = read_all(fresh_kafka.bootstrap, topic_name, 1, 70)
+    assert [v for _, v in read[0]] == list(range(40, 110))

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | [`config`] | `server.properties` and `--override` |
 //! | [`broker`] | startup (ZooKeeper session, registration, controller) and shared state |
+//! | [`log_starts`] | log start offsets moved by DeleteRecords, checkpointed across restarts |
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
 //! | [`server`] | the TCP listener; one task per connection, responses in request order |
 //! | `handlers` | one file per Kafka API (ApiVersions, Metadata, Produce, Fetch, ListOffsets, CreateTopics, InitProducerId, OffsetForLeaderEpoch, DeleteRecords, SaslHandshake, DescribeCluster) |
@@ -38,6 +39,7 @@
 pub mod broker;
 pub mod config;
 mod handlers;
+pub mod log_starts;
 pub mod producers;
 pub mod replicas;
 pub mod server;

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ferry_log::{Log, LogConfig, LogError, OpenOptions, Resources, TopicPartition};
 use tokio::sync::Notify;
 
+use crate::log_starts::LogStarts;
+
 /// The logs of one broker.
 pub struct Replicas {
     dir: PathBuf,
@@ -25,6 +27,8 @@ pub struct Replicas {
     topics: Mutex<BTreeMap<String, i32>>,
     logs: Mutex<HashMap<TopicPartition, Arc<Log>>>,
     appended: Notify,
+    /// Log start offsets moved by DeleteRecords; logs are opened with them.
+    log_starts: LogStarts,
 }
 
 /// Why a partition has no log to serve.
@@ -39,6 +43,7 @@ pub enum ReplicaError {
 impl Replicas {
     pub fn new(dir: PathBuf, log_config: LogConfig) -> Self {
         Replicas {
+            log_starts: LogStarts::load(&dir),
             dir,
             log_config,
             resources: Arc::new(Resources::with_clock(Arc::new(ferry_log::SystemClock))),
@@ -57,6 +62,9 @@ impl Replicas {
     /// logs are closed (their files stay on disk).
     pub fn remove_topic(&self, topic: &str) {
         lock(&self.topics).remove(topic);
+        if let Err(error) = self.log_starts.remove_topic(topic) {
+            tracing::warn!(%topic, %error, "forgetting the topic's log start offsets failed");
+        }
         let mut logs = lock(&self.logs);
         let gone: Vec<TopicPartition> = logs
             .keys()
@@ -101,10 +109,18 @@ impl Replicas {
             self.dir.join(tp.dir_name()),
             self.log_config.clone(),
             self.resources.clone(),
-            OpenOptions::default(),
+            OpenOptions {
+                log_start_offset: self.log_starts.get(&tp),
+                ..OpenOptions::default()
+            },
         )?);
         logs.insert(tp, log.clone());
         Ok(log)
+    }
+
+    /// The log start offsets kept across restarts (DeleteRecords records them here).
+    pub fn log_starts(&self) -> &LogStarts {
+        &self.log_starts
     }
 
     /// Wakes fetches waiting for data.

@@ -6,13 +6,15 @@
 //! log start changes nothing. The answer's low watermark is the log start offset afterwards.
 //! Whole segments below the new start are deleted at once; records below it in a surviving
 //! segment are hidden from reads. On one broker the high watermark is the log end offset, so
-//! there is nothing to wait for and `timeout_ms` is not used.
+//! there is nothing to wait for and `timeout_ms` is not used. The new start is checkpointed
+//! (`crate::log_starts`) before the answer, so it holds across restarts.
 
 use ferry_kafka_protocol::messages::delete_records::{
     DeleteRecordsPartitionResult, DeleteRecordsRequest, DeleteRecordsResponse,
     DeleteRecordsTopicResult,
 };
 use ferry_kafka_protocol::ErrorCode;
+use ferry_log::TopicPartition;
 
 use super::error_code;
 use crate::broker::Broker;
@@ -67,6 +69,12 @@ fn delete(broker: &Broker, topic: &str, partition: i32, offset: i64) -> Result<i
     let offset = target(offset, log.log_end_offset()).ok_or(Failure::OutOfRange)?;
     let start = log
         .delete_records_before(offset)
+        .map_err(|e| Failure::Replica(e.into()))?;
+    // Durable before the answer, so a restart does not bring the records back.
+    broker
+        .replicas
+        .log_starts()
+        .set(&TopicPartition::new(topic, partition), start)
         .map_err(|e| Failure::Replica(e.into()))?;
     tracing::info!(%topic, partition, log_start_offset = start, "records deleted");
     Ok(start)
