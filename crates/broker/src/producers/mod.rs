@@ -138,6 +138,13 @@ impl PartitionProducers {
                     // Only a valid batch may be answered as already written.
                     ferry_log::validate_record_set(records, log.config().max_message_bytes)
                         .map_err(LogError::from)?;
+                    tracing::debug!(
+                        dir = %log.dir().display(),
+                        producer_id = batch.producer_id,
+                        first_sequence = original.first_sequence,
+                        first_offset = original.first_offset,
+                        "duplicate batch answered with its original offset"
+                    );
                     return Ok(Appended::Duplicate(original));
                 }
                 Verdict::Append => {
