@@ -149,7 +149,7 @@ impl PartitionProducers {
                 }
                 Verdict::Append => {
                     let last = next + i64::from(batch.last_offset_delta);
-                    scratch.record(batch, next, last);
+                    scratch.record(batch, next, last, now_ms);
                     next = last + 1;
                 }
             }
@@ -161,6 +161,7 @@ impl PartitionProducers {
                 &producer_batch(&header),
                 header.base_offset,
                 header.last_offset(),
+                now_ms,
             );
         }
         Ok(Appended::New(info))
@@ -181,7 +182,7 @@ impl Loaded {
             }
             None => {
                 self.last_expiration_ms = now_ms;
-                replay(log)?
+                replay(log, now_ms)?
             }
         };
         self.trimmed_to = start;
@@ -205,8 +206,9 @@ fn producer_batch(h: &BatchHeader) -> ProducerBatch {
 }
 
 /// Rebuilds a partition's producer state from the batch headers of its log, from the log start
-/// to the log end, without sequence checks (what the log holds is the truth).
-pub fn replay(log: &Log) -> Result<ProducerStates, LogError> {
+/// to the log end, without sequence checks (what the log holds is the truth). Producers found
+/// count as seen at `now_ms`.
+pub fn replay(log: &Log, now_ms: i64) -> Result<ProducerStates, LogError> {
     let mut states = ProducerStates::new();
     let start = log.log_start_offset();
     let end = log.log_end_offset();
@@ -230,6 +232,7 @@ pub fn replay(log: &Log) -> Result<ProducerStates, LogError> {
                 &producer_batch(&header),
                 header.base_offset,
                 header.last_offset(),
+                now_ms,
             );
             batches += 1;
             if header.next_offset() > offset {
@@ -372,7 +375,7 @@ mod tests {
             // No clean close: like kill -9, the next open recovers the files as they are.
         }
         let log = open(dir.path());
-        let replayed = replay(&log).unwrap();
+        let replayed = replay(&log, 1_000).unwrap();
         assert_eq!(replayed.len(), 3);
         let p = PartitionProducers::new(&log);
         let end = log.log_end_offset();

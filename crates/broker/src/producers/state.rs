@@ -76,6 +76,10 @@ pub struct BatchMetadata {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProducerEntry {
     pub epoch: i16,
+    /// The broker's clock when a batch of the producer was last appended (or replayed), for
+    /// expiry. Not the batches' own timestamps: a producer writing old CreateTime timestamps
+    /// must not be forgotten while it is active.
+    pub last_seen_ms: i64,
     /// Oldest first, at most [`MAX_BATCHES`], all of `epoch`.
     pub batches: VecDeque<BatchMetadata>,
 }
@@ -200,8 +204,14 @@ impl ProducerStates {
     }
 
     /// Records a batch appended at `first_offset..=last_offset` (checked, or replayed from the
-    /// log). A newer epoch replaces the producer's remembered batches.
-    pub fn record(&mut self, batch: &ProducerBatch, first_offset: i64, last_offset: i64) {
+    /// log) at broker time `now_ms`. A newer epoch replaces the producer's remembered batches.
+    pub fn record(
+        &mut self,
+        batch: &ProducerBatch,
+        first_offset: i64,
+        last_offset: i64,
+        now_ms: i64,
+    ) {
         if !batch.is_idempotent() {
             return;
         }
@@ -210,8 +220,10 @@ impl ProducerStates {
             .entry(batch.producer_id)
             .or_insert_with(|| ProducerEntry {
                 epoch: batch.epoch,
+                last_seen_ms: now_ms,
                 batches: VecDeque::new(),
             });
+        entry.last_seen_ms = entry.last_seen_ms.max(now_ms);
         if batch.epoch != entry.epoch {
             // Replay may meet an older epoch only if the log says so (a zombie's batch written
             // before the fence was known); the newest epoch seen wins either way.
@@ -250,11 +262,11 @@ impl ProducerStates {
         });
     }
 
-    /// Forgets producers whose last batch is older than `cutoff_ms` (Kafka's
-    /// `producer.id.expiration.ms`), bounding memory for producers that went away.
+    /// Forgets producers not seen since `cutoff_ms` (Kafka's `producer.id.expiration.ms`),
+    /// bounding memory for producers that went away.
     pub fn expire_older_than(&mut self, cutoff_ms: i64) {
         self.producers
-            .retain(|_, entry| entry.last().is_some_and(|b| b.timestamp >= cutoff_ms));
+            .retain(|_, entry| entry.last_seen_ms >= cutoff_ms);
     }
 }
 
@@ -281,7 +293,7 @@ mod tests {
         let verdict = states.check(&b)?;
         if verdict == Verdict::Append {
             let last = *next + i64::from(b.last_offset_delta);
-            states.record(&b, *next, last);
+            states.record(&b, *next, last, 1_000);
             *next = last + 1;
         }
         Ok(verdict)
@@ -451,14 +463,14 @@ mod tests {
         }
         let mut replayed = ProducerStates::new();
         for (b, first, last) in &offsets {
-            replayed.record(b, *first, *last);
+            replayed.record(b, *first, *last, 1_000);
         }
         assert_eq!(replayed, live);
         // A stale batch met during replay does not roll the epoch back.
-        replayed.record(&batch(1, 0, 4, 1), 100, 100);
+        replayed.record(&batch(1, 0, 4, 1), 100, 100, 1_000);
         assert_eq!(replayed, live);
         // Non-idempotent batches are ignored.
-        replayed.record(&batch(NO_PRODUCER_ID, -1, -1, 1), 101, 101);
+        replayed.record(&batch(NO_PRODUCER_ID, -1, -1, 1), 101, 101, 1_000);
         assert_eq!(replayed, live);
     }
 
@@ -474,9 +486,10 @@ mod tests {
         assert_eq!(s.get(1).unwrap().batches.len(), 1);
         // Producer 2 is unknown again: any sequence goes.
         assert_eq!(s.check(&batch(2, 0, 17, 1)), Ok(Verdict::Append));
-        let mut late = batch(3, 0, 0, 1);
-        late.max_timestamp = 5_000;
-        s.record(&late, 6, 6);
+        // Expiry goes by when the broker last saw the producer, not by batch timestamps.
+        let mut old_timestamps = batch(3, 0, 0, 1);
+        old_timestamps.max_timestamp = 0;
+        s.record(&old_timestamps, 6, 6, 5_000);
         s.expire_older_than(2_000);
         assert!(s.get(1).is_none());
         assert!(s.get(3).is_some());
