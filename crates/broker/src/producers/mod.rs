@@ -118,6 +118,7 @@ impl PartitionProducers {
         now_ms: i64,
     ) -> Result<Appended, AppendError> {
         let batches: Vec<ProducerBatch> = BatchIter::new(records)
+            .filter(|(h, _)| !h.is_control())
             .map(|(h, _)| producer_batch(&h))
             .filter(ProducerBatch::is_idempotent)
             .collect();
@@ -156,7 +157,7 @@ impl PartitionProducers {
         }
         let info = log.append_as_leader(records, leader_epoch)?;
         // The log wrote the offsets it assigned into the buffer: record those.
-        for (header, _) in BatchIter::new(records) {
+        for (header, _) in BatchIter::new(records).filter(|(h, _)| !h.is_control()) {
             states.record(
                 &producer_batch(&header),
                 header.base_offset,
@@ -228,6 +229,11 @@ pub fn replay(log: &Log, now_ms: i64) -> Result<ProducerStates, LogError> {
         };
         let mut advanced = false;
         for (header, _) in BatchIter::new(&read.records) {
+            // A batch before `offset` was recorded by the previous step already; transaction
+            // markers (control batches) carry no sequence.
+            if header.next_offset() <= offset || header.is_control() {
+                continue;
+            }
             states.record(
                 &producer_batch(&header),
                 header.base_offset,
@@ -235,8 +241,10 @@ pub fn replay(log: &Log, now_ms: i64) -> Result<ProducerStates, LogError> {
                 now_ms,
             );
             batches += 1;
-            if header.next_offset() > offset {
-                offset = header.next_offset();
+        }
+        if let Some((last, _)) = BatchIter::new(&read.records).last() {
+            if last.next_offset() > offset {
+                offset = last.next_offset();
                 advanced = true;
             }
         }
@@ -392,6 +400,20 @@ mod tests {
             Ok(Appended::New(_))
         ));
         assert_eq!(new_at(append(&p, &log, batch(1, 0, seq[1], 1))), end + 1);
+    }
+
+    #[test]
+    fn transaction_markers_do_not_count_as_sequences() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let p = PartitionProducers::new(&log);
+        new_at(append(&p, &log, batch(5, 0, 0, 2)));
+        let mut marker = BatchBuilder::new(1_000).producer(5, 0, -1).control();
+        marker.append(None, Some(b"\0\0\0\0\0\0"), 1_000);
+        new_at(append(&p, &log, marker.build()));
+        assert_eq!(new_at(append(&p, &log, batch(5, 0, 2, 1))), 3);
+        let replayed = PartitionProducers::new(&log);
+        assert_eq!(new_at(append(&replayed, &log, batch(5, 0, 3, 1))), 4);
     }
 
     #[test]
