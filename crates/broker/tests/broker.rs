@@ -57,17 +57,7 @@ async fn start_full(proxied: bool) -> Started {
         None
     };
     let broker_zk = proxy.as_ref().map_or(zk.clone(), |p| p.hosts.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let props = parse_properties(&format!(
-        "listeners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\nzookeeper.connect={broker_zk}\n\
-         message.max.bytes=10000\nsocket.request.max.bytes=100000\n",
-        dir.path().join("kafka").display(),
-        port = addr.port()
-    ));
-    let config = BrokerConfig::from_properties(&props).expect("config");
-    let broker = Broker::start(config).await.expect("broker starts");
-    tokio::spawn(server::accept_loop(broker.clone(), listener));
+    let (broker, addr) = serve_broker(dir.path(), &broker_zk).await;
     Started {
         addr: addr.to_string(),
         dir,
@@ -75,6 +65,23 @@ async fn start_full(proxied: bool) -> Started {
         broker,
         proxy,
     }
+}
+
+/// Starts a broker on a free loopback port with its logs under `dir/kafka` and its metadata in
+/// `zk`, serving connections; returns it and its address.
+async fn serve_broker(dir: &std::path::Path, zk: &str) -> (Arc<Broker>, std::net::SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let props = parse_properties(&format!(
+        "listeners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\nzookeeper.connect={zk}\n\
+         message.max.bytes=10000\nsocket.request.max.bytes=100000\n",
+        dir.join("kafka").display(),
+        port = addr.port()
+    ));
+    let config = BrokerConfig::from_properties(&props).expect("config");
+    let broker = Broker::start(config).await.expect("broker starts");
+    tokio::spawn(server::accept_loop(broker.clone(), listener));
+    (broker, addr)
 }
 
 /// Polls `check` until it returns `Some`, failing the test after `within`.

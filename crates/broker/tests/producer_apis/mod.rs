@@ -262,3 +262,46 @@ async fn sasl_handshake_and_describe_cluster() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_new_broker_on_the_same_logs_still_recognises_retries() {
+    let started = start_full(false).await;
+    let mut conn = Conn::open(&started.addr).await;
+    create_topic(&mut conn, "rebuilt").await;
+    let pid = init_producer_id(&mut conn, 1, None, (-1, -1))
+        .await
+        .producer_id;
+    let first = idempotent_batch(pid, 0, 0, &["a", "b"]);
+    let second = idempotent_batch(pid, 0, 2, &["c"]);
+    assert_eq!(
+        produce(&mut conn, "rebuilt", first.clone())
+            .await
+            .base_offset,
+        0
+    );
+    assert_eq!(
+        produce(&mut conn, "rebuilt", second.clone())
+            .await
+            .base_offset,
+        2
+    );
+
+    // The broker goes away without closing its logs, as after a kill -9; only its ZooKeeper
+    // session is closed, so that the next one registers at once.
+    started.broker.zk.close().await;
+    let (_broker, addr) = serve_broker(started.dir.path(), &started.zk).await;
+    let mut conn = Conn::open(&addr.to_string()).await;
+    let retried = produce(&mut conn, "rebuilt", second).await;
+    assert_eq!((retried.error_code, retried.base_offset), (0, 2));
+    let retried = produce(&mut conn, "rebuilt", first).await;
+    assert_eq!((retried.error_code, retried.base_offset), (0, 0));
+    let gap = produce(&mut conn, "rebuilt", idempotent_batch(pid, 0, 5, &["x"])).await;
+    assert_eq!(gap.error_code, ErrorCode::OutOfOrderSequenceNumber.code());
+    let next = produce(&mut conn, "rebuilt", idempotent_batch(pid, 0, 3, &["d"])).await;
+    assert_eq!((next.error_code, next.base_offset), (0, 3));
+    let data = fetch(&mut conn, "rebuilt", 0, 0).await;
+    assert_eq!(
+        summarize(data.records.as_deref().unwrap_or_default()),
+        (0, 4)
+    );
+}
