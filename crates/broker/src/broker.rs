@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use crate::admin::AdminState;
 use crate::config::BrokerConfig;
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupLimits};
+use crate::producers::{ProducerIds, ProducerRegistry};
 use crate::replicas::Replicas;
 use crate::topic_config::EffectiveConfig;
 use crate::zk::{
@@ -107,6 +108,10 @@ pub struct Broker {
     pub replicas: Replicas,
     /// The consumer groups this broker coordinates (all of them, on one broker).
     pub groups: GroupCoordinator,
+    /// Producer ids handed out by InitProducerId.
+    pub producer_ids: ProducerIds,
+    /// Idempotent producers' sequence state, per partition.
+    pub producers: ProducerRegistry,
     controller_id: AtomicI32,
     /// The epoch this broker won the controllership in (0 if it did not), for partition state.
     controller_epoch: AtomicI32,
@@ -151,6 +156,8 @@ impl Broker {
             cluster_id,
             replicas,
             groups,
+            producer_ids: ProducerIds::new(),
+            producers: ProducerRegistry::new(),
             controller_id: AtomicI32::new(controller_id),
             controller_epoch: AtomicI32::new(controller_epoch),
             registration: Mutex::new(registration),

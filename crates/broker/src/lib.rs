@@ -4,12 +4,14 @@
 //! |---|---|
 //! | [`config`] | `server.properties` and `--override` |
 //! | [`broker`] | startup (ZooKeeper session, registration, controller) and shared state |
+//! | [`log_starts`] | log start offsets moved by DeleteRecords, checkpointed across restarts |
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
 //! | [`server`] | the TCP listener; one task per connection, responses in request order |
 //! | `handlers` | one file per Kafka API |
 //! | [`groups`] | the group coordinator: classic rebalance protocol, offsets in `__consumer_offsets` |
 //! | `admin` | topic configs applied, deletion, added partitions, retention and compaction passes |
 //! | [`topic_config`] | topic config keys, defaults, validation, describe and alter (pure) |
+//! | [`producers`] | idempotent producers: producer ids, per-partition sequence state |
 //! | [`zk`] | Kafka 2.x's znode layout |
 //!
 //! Request handling invariants: nothing from the network can panic the broker; a bad or
@@ -42,6 +44,8 @@ pub mod broker;
 pub mod config;
 pub mod groups;
 mod handlers;
+pub mod log_starts;
+pub mod producers;
 pub mod replicas;
 pub mod server;
 pub mod topic_config;

@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ferry_log::{Log, LogConfig, LogError, OpenOptions, Resources, TopicPartition};
 use tokio::sync::Notify;
 
+use crate::log_starts::LogStarts;
+
 /// The logs of one broker.
 pub struct Replicas {
     dir: PathBuf,
@@ -28,6 +30,8 @@ pub struct Replicas {
     /// without an entry use `log_config`.
     topic_log_configs: Mutex<HashMap<String, LogConfig>>,
     appended: Notify,
+    /// Log start offsets moved by DeleteRecords; logs are opened with them.
+    log_starts: LogStarts,
 }
 
 /// Why a partition has no log to serve.
@@ -42,6 +46,7 @@ pub enum ReplicaError {
 impl Replicas {
     pub fn new(dir: PathBuf, log_config: LogConfig) -> Self {
         Replicas {
+            log_starts: LogStarts::load(&dir),
             dir,
             log_config,
             resources: Arc::new(Resources::with_clock(Arc::new(ferry_log::SystemClock))),
@@ -71,6 +76,9 @@ impl Replicas {
     fn take_topic(&self, topic: &str) -> Vec<Arc<Log>> {
         lock(&self.topics).remove(topic);
         lock(&self.topic_log_configs).remove(topic);
+        if let Err(error) = self.log_starts.remove_topic(topic) {
+            tracing::warn!(%topic, %error, "forgetting the topic's log start offsets failed");
+        }
         let mut logs = lock(&self.logs);
         let gone: Vec<TopicPartition> = logs
             .keys()
@@ -113,7 +121,10 @@ impl Replicas {
             self.dir.join(tp.dir_name()),
             config,
             self.resources.clone(),
-            OpenOptions::default(),
+            OpenOptions {
+                log_start_offset: self.log_starts.get(&tp),
+                ..OpenOptions::default()
+            },
         )?);
         logs.insert(tp, log.clone());
         Ok(log)
@@ -152,6 +163,11 @@ impl Replicas {
             topic: topic.to_string(),
             logs: self.take_topic(topic),
         }
+    }
+
+    /// The log start offsets kept across restarts (DeleteRecords records them here).
+    pub fn log_starts(&self) -> &LogStarts {
+        &self.log_starts
     }
 
     /// Wakes fetches waiting for data.

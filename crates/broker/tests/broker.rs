@@ -57,17 +57,7 @@ async fn start_full(proxied: bool) -> Started {
         None
     };
     let broker_zk = proxy.as_ref().map_or(zk.clone(), |p| p.hosts.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let props = parse_properties(&format!(
-        "listeners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\nzookeeper.connect={broker_zk}\n\
-         message.max.bytes=10000\nsocket.request.max.bytes=100000\n",
-        dir.path().join("kafka").display(),
-        port = addr.port()
-    ));
-    let config = BrokerConfig::from_properties(&props).expect("config");
-    let broker = Broker::start(config).await.expect("broker starts");
-    tokio::spawn(server::accept_loop(broker.clone(), listener));
+    let (broker, addr) = serve_broker(dir.path(), &broker_zk).await;
     Started {
         addr: addr.to_string(),
         dir,
@@ -75,6 +65,23 @@ async fn start_full(proxied: bool) -> Started {
         broker,
         proxy,
     }
+}
+
+/// Starts a broker on a free loopback port with its logs under `dir/kafka` and its metadata in
+/// `zk`, serving connections; returns it and its address.
+async fn serve_broker(dir: &std::path::Path, zk: &str) -> (Arc<Broker>, std::net::SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let props = parse_properties(&format!(
+        "listeners=PLAINTEXT://127.0.0.1:{port}\nlog.dirs={}\nzookeeper.connect={zk}\n\
+         message.max.bytes=10000\nsocket.request.max.bytes=100000\n",
+        dir.join("kafka").display(),
+        port = addr.port()
+    ));
+    let config = BrokerConfig::from_properties(&props).expect("config");
+    let broker = Broker::start(config).await.expect("broker starts");
+    tokio::spawn(server::accept_loop(broker.clone(), listener));
+    (broker, addr)
 }
 
 /// Polls `check` until it returns `Some`, failing the test after `within`.
@@ -277,11 +284,15 @@ async fn api_versions_metadata_produce_fetch() {
     else {
         panic!("not ApiVersions")
     };
-    let keys: Vec<i16> = versions.api_keys.iter().map(|k| k.api_key).collect();
-    assert!(keys.contains(&ApiKey::Produce.key()) && keys.contains(&ApiKey::Fetch.key()));
+    let mut keys: Vec<i16> = versions.api_keys.iter().map(|k| k.api_key).collect();
+    keys.sort_unstable();
+    let mut every: Vec<i16> = ApiKey::ALL.iter().map(|k| k.key()).collect();
+    every.sort_unstable();
+    assert_eq!(keys, every, "every API the broker decodes is advertised");
+    const ADD_PARTITIONS_TO_TXN: i16 = 24;
     assert!(
-        !keys.contains(&ApiKey::SaslHandshake.key()),
-        "only handled APIs are advertised"
+        !keys.contains(&ADD_PARTITIONS_TO_TXN),
+        "transactions are not advertised: there is no transaction coordinator"
     );
 
     let md = create_topic(&mut conn, "events").await;
@@ -599,3 +610,5 @@ async fn broker_re_registers_after_session_expiry_and_keeps_serving() {
     await_topic(&mut conn, "later", (ErrorCode::None.code(), 1)).await;
     observer.close().await;
 }
+
+mod producer_apis;

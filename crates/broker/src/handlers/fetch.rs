@@ -7,28 +7,33 @@
 //! `max_bytes` over the response, except that the first non-empty partition returns at least
 //! one whole batch (as in Kafka) so that a batch larger than the limits still makes progress.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_kafka_protocol::messages::fetch::{
     FetchPartitionData, FetchRequest, FetchResponse, FetchableTopicResponse,
 };
 
-use super::error_code;
+use super::{blocking, error_code, HandleError};
 use crate::broker::Broker;
 
 /// The longest a fetch may wait, whatever it asks for: keeps a bogus max_wait_ms from pinning
 /// a connection.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-pub async fn handle(broker: &Broker, request: FetchRequest) -> FetchResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    request: FetchRequest,
+) -> Result<FetchResponse, HandleError> {
     let wait = Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0)).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
+    let request = Arc::new(request);
     loop {
         // Registered before reading, so an append between the read and the wait still wakes us.
         let appended = broker.replicas.appended().notified();
         tokio::pin!(appended);
         appended.as_mut().enable();
-        let (responses, bytes) = read_all(broker, &request);
+        let (responses, bytes) = read_blocking(broker, &request).await?;
         let enough = bytes >= usize::try_from(request.min_bytes).unwrap_or(0) && bytes > 0;
         // As in Kafka, a partition error is answered at once: waiting would not fix it.
         let failed = responses
@@ -37,21 +42,30 @@ pub async fn handle(broker: &Broker, request: FetchRequest) -> FetchResponse {
             .any(|p| p.error_code != 0);
         let now = tokio::time::Instant::now();
         if enough || failed || request.min_bytes <= 0 || now >= deadline {
-            return FetchResponse {
+            return Ok(FetchResponse {
                 session_id: 0,
                 responses,
                 ..Default::default()
-            };
+            });
         }
         if tokio::time::timeout_at(deadline, appended).await.is_err() {
             // Timed out: one last read, as the deadline may have passed just as data came.
-            let (responses, _) = read_all(broker, &request);
-            return FetchResponse {
+            let (responses, _) = read_blocking(broker, &request).await?;
+            return Ok(FetchResponse {
                 responses,
                 ..Default::default()
-            };
+            });
         }
     }
+}
+
+/// [`read_all`] on the blocking pool (reads are file I/O).
+async fn read_blocking(
+    broker: &Arc<Broker>,
+    request: &Arc<FetchRequest>,
+) -> Result<(Vec<FetchableTopicResponse>, usize), HandleError> {
+    let request = Arc::clone(request);
+    blocking(broker, move |b| read_all(b, &request)).await
 }
 
 /// Reads every requested partition; returns the responses and the record bytes they hold.

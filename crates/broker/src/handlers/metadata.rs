@@ -66,6 +66,9 @@ pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> 
         }],
         cluster_id: Some(broker.cluster_id.clone()),
         controller_id: broker.controller_id(),
+        cluster_authorized_operations: super::describe_cluster::cluster_authorized_operations(
+            request.include_cluster_authorized_operations,
+        ),
         topics,
         ..Default::default()
     }

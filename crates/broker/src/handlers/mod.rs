@@ -1,9 +1,9 @@
 //! Request handlers, one file per API, and the dispatch from a decoded request to its handler.
 //!
-//! A handler turns a typed request into a typed response; this module frames it. Only the APIs
-//! listed in [`HANDLED`] are advertised by ApiVersions; a request for another API (or a
-//! request that does not decode) closes the connection, which is what Kafka does with a
-//! request it cannot parse.
+//! A handler turns a typed request into a typed response; this module frames it. [`HANDLED`]
+//! lists the APIs ApiVersions advertises: every API the protocol crate decodes. A request for
+//! an API or version it does not decode closes the connection, which is what Kafka does with
+//! a request it cannot parse.
 
 mod alter_configs;
 mod api_versions;
@@ -11,13 +11,16 @@ mod config_resources;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
+mod delete_records;
 mod delete_topics;
+mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
 mod incremental_alter_configs;
+mod init_producer_id;
 mod join_group;
 mod leave_group;
 mod list_groups;
@@ -26,10 +29,13 @@ mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
+mod sasl_handshake;
 mod sync_group;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use ferry_kafka_protocol::messages::{PartitionError, TopicPartitionErrors};
@@ -66,6 +72,11 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::DescribeConfigs,
     ApiKey::AlterConfigs,
     ApiKey::IncrementalAlterConfigs,
+    ApiKey::InitProducerId,
+    ApiKey::OffsetForLeaderEpoch,
+    ApiKey::DeleteRecords,
+    ApiKey::SaslHandshake,
+    ApiKey::DescribeCluster,
 ];
 
 /// Who sent a request, as group members are described (DescribeGroups).
@@ -75,23 +86,28 @@ pub struct ClientInfo {
     pub host: String,
 }
 
+/// The leader epoch of every partition: this broker is the only replica and partitions are
+/// created at epoch 0 (their state in ZooKeeper says so) and never re-elected. Produce stamps
+/// it on batches, OffsetForLeaderEpoch checks clients' `current_leader_epoch` against it.
+pub(crate) const LEADER_EPOCH: i32 = 0;
+
 /// Why a request closes its connection instead of being answered.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     #[error("undecodable request: {0}")]
     Decode(#[source] ProtocolError),
-    #[error("unhandled API {0}")]
-    Unhandled(&'static str),
     #[error("an acks=0 produce failed")]
     UnacknowledgedFailure,
     #[error("encoding the response: {0}")]
     Encode(#[source] ProtocolError),
+    #[error("the request's blocking work failed: {0}")]
+    Blocking(#[source] tokio::task::JoinError),
 }
 
 /// Answers one request frame (without its size prefix) from `peer`. `Ok(None)`: no response
 /// is due.
 pub async fn handle(
-    broker: &Broker,
+    broker: &Arc<Broker>,
     frame: Bytes,
     peer: Option<SocketAddr>,
 ) -> Result<Option<BytesMut>, HandleError> {
@@ -120,12 +136,12 @@ pub async fn handle(
     let response: ResponseBody = match body {
         RequestBody::ApiVersions(_) => api_versions::handle().into(),
         RequestBody::Metadata(r) => metadata::handle(broker, r, version).await.into(),
-        RequestBody::Produce(r) => match produce::handle(broker, r) {
+        RequestBody::Produce(r) => match blocking(broker, move |b| produce::handle(b, r)).await? {
             produce::Reply::Respond(response) => response.into(),
             produce::Reply::Silent => return Ok(None),
             produce::Reply::Close => return Err(HandleError::UnacknowledgedFailure),
         },
-        RequestBody::Fetch(r) => fetch::handle(broker, r).await.into(),
+        RequestBody::Fetch(r) => fetch::handle(broker, r).await?.into(),
         RequestBody::ListOffsets(r) => list_offsets::handle(broker, r, version).into(),
         RequestBody::CreateTopics(r) => create_topics::handle(broker, r, version).await.into(),
         RequestBody::FindCoordinator(r) => {
@@ -150,11 +166,29 @@ pub async fn handle(
         RequestBody::IncrementalAlterConfigs(r) => {
             incremental_alter_configs::handle(broker, r).await.into()
         }
-        other => return Err(HandleError::Unhandled(other.api_key().name())),
+        RequestBody::InitProducerId(r) => init_producer_id::handle(broker, r).await.into(),
+        RequestBody::OffsetForLeaderEpoch(r) => offset_for_leader_epoch::handle(broker, r).into(),
+        RequestBody::DeleteRecords(r) => delete_records::handle(broker, r).into(),
+        RequestBody::SaslHandshake(r) => sasl_handshake::handle(r).into(),
+        RequestBody::DescribeCluster(r) => describe_cluster::handle(broker, r).await.into(),
     };
     encode_response(header.correlation_id, version, &response)
         .map(Some)
         .map_err(HandleError::Encode)
+}
+
+/// Runs `work` on tokio's blocking pool: appends and reads are file I/O that may block (a
+/// flush under `flush.messages`, opening or replaying a log, a cold page cache), and on the
+/// async workers they would stall every other connection meanwhile.
+async fn blocking<T, F>(broker: &Arc<Broker>, work: F) -> Result<T, HandleError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Broker) -> T + Send + 'static,
+{
+    let broker = Arc::clone(broker);
+    tokio::task::spawn_blocking(move || work(&broker))
+        .await
+        .map_err(HandleError::Blocking)
 }
 
 /// The error code for a partition that could not be served (handlers map their own specific

@@ -4,15 +4,24 @@
 //! is acknowledged once it is in the log. acks=0 gets no response at all, as in Kafka.
 //! Validation is the log's: a batch with a bad CRC is CORRUPT_MESSAGE, one over
 //! `message.max.bytes` MESSAGE_TOO_LARGE, and nothing of a rejected partition is written.
+//!
+//! Idempotent batches (with a producer id) are checked against the partition's producer state
+//! (`crate::producers`): a retry of a recent batch is answered with its original base offset
+//! and not written again; a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER and a fenced epoch
+//! INVALID_PRODUCER_EPOCH.
 
 use ferry_kafka_protocol::messages::produce::{
     PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse,
 };
 use ferry_kafka_protocol::ErrorCode;
-use ferry_log::{AppendInfo, BatchError, LogError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::error_code;
+use ferry_log::{BatchError, LogError, TopicPartition};
+
+use super::{error_code, LEADER_EPOCH};
 use crate::broker::Broker;
+use crate::producers::state::SequenceError;
+use crate::producers::{AppendError, Appended};
 use crate::replicas::ReplicaError;
 
 /// What the connection does after a produce request.
@@ -91,27 +100,55 @@ fn reject_all(request: ProduceRequest, error: ErrorCode) -> ProduceResponse {
     }
 }
 
-fn append(
-    broker: &Broker,
-    topic: &str,
-    partition: i32,
-    records: Option<&[u8]>,
-) -> Result<(AppendInfo, i64), ReplicaError> {
-    let log = broker.replicas.log(topic, partition)?;
-    // The log rewrites offsets and the leader epoch in place, so it needs its own copy.
-    let mut records = records.unwrap_or_default().to_vec();
-    let info = log.append_as_leader(&mut records, 0)?;
-    Ok((info, log.log_start_offset()))
+/// What became of one partition's record set.
+type Outcome = Result<(Appended, i64), Refused>;
+
+/// Why a partition's record set was not appended.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error(transparent)]
+    Replica(#[from] ReplicaError),
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
 }
 
-fn respond(
-    index: i32,
-    result: Result<(AppendInfo, i64), ReplicaError>,
-) -> PartitionProduceResponse {
+impl From<AppendError> for Refused {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Log(e) => Refused::Replica(ReplicaError::Log(e)),
+            AppendError::Sequence(e) => Refused::Sequence(e),
+        }
+    }
+}
+
+fn append(broker: &Broker, topic: &str, partition: i32, records: Option<&[u8]>) -> Outcome {
+    let log = broker.replicas.log(topic, partition)?;
+    let producers = broker
+        .producers
+        .partition(&TopicPartition::new(topic, partition), &log);
+    // The log rewrites offsets and the leader epoch in place, so it needs its own copy.
+    let mut records = records.unwrap_or_default().to_vec();
+    let appended = producers.append(&log, &mut records, LEADER_EPOCH, now_ms())?;
+    Ok((appended, log.log_start_offset()))
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn respond(index: i32, result: Outcome) -> PartitionProduceResponse {
     match result {
-        Ok((info, log_start_offset)) => PartitionProduceResponse {
+        Ok((appended, log_start_offset)) => PartitionProduceResponse {
             index,
-            base_offset: info.base_offset,
+            // A duplicate is answered as its first append was, as Kafka does: the client
+            // then counts the batch as delivered at its original offsets.
+            base_offset: match appended {
+                Appended::New(info) => info.base_offset,
+                Appended::Duplicate(original) => original.first_offset,
+            },
             log_start_offset,
             ..Default::default()
         },
@@ -128,7 +165,16 @@ fn respond(
     }
 }
 
-fn produce_error(error: &ReplicaError) -> ErrorCode {
+fn produce_error(error: &Refused) -> ErrorCode {
+    let error = match error {
+        Refused::Sequence(SequenceError::StaleEpoch { .. }) => {
+            return ErrorCode::InvalidProducerEpoch
+        }
+        Refused::Sequence(SequenceError::OutOfOrder { .. }) => {
+            return ErrorCode::OutOfOrderSequenceNumber
+        }
+        Refused::Replica(error) => error,
+    };
     match error {
         ReplicaError::Log(LogError::InvalidBatch(BatchError::TooLarge { .. })) => {
             ErrorCode::MessageTooLarge
