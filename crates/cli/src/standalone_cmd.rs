@@ -51,7 +51,8 @@ async fn run_async(args: StandaloneArgs) -> anyhow::Result<()> {
     tokio::spawn(keeper.clone().accept_loop(listener));
     let properties = format!(
         "listeners=PLAINTEXT://0.0.0.0:{}\nadvertised.listeners=PLAINTEXT://127.0.0.1:{}\n\
-         log.dirs={}\nzookeeper.connect=127.0.0.1:{}\nzookeeper.session.timeout.ms=6000\n",
+         log.dirs={}\nzookeeper.connect=127.0.0.1:{}\nzookeeper.session.timeout.ms=6000\n\
+         offsets.topic.replication.factor=1\n",
         args.broker_port,
         args.broker_port,
         args.data_dir.join("kafka").display(),

@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""The broker measured with librdkafka (confluent-kafka) as the client.
+"""The broker's figures, measured with `ferry perf` (our Rust client) and with librdkafka
+(confluent-kafka) as the client, against one `ferry standalone` in one invocation.
 
-Starts `ferry standalone` (release build, fresh data directory, free ports) and prints:
+Starts `ferry standalone` (release build, fresh data directory, free ports) and prints the
+lines of `ferry perf produce` / `ferry perf consume` (kafka-producer/consumer-perf-test's
+formats) for 100-byte and 1 KiB records, then, with librdkafka:
 
 - producer throughput, one partition, acks=1: 100-byte records (records/s) and 1 KiB records
   (MB/s);
 - consumer throughput reading those records back (records/s, MB/s);
 - end-to-end latency (produce call -> consumer receives) at a fixed rate of 50,000 records/s:
-  p50/p99/p99.9/max;
+  p50/p99/p99.9/max (measured first, on a quiet broker);
 - the broker process's resident memory: idle after start, and its peak during the runs.
 
-The client side is Python over librdkafka: each record costs a Python call, so the producer and
-consumer figures are a floor for what the broker sustains (`ferry perf`, our Rust client, is the
-other benchmark). Figures only; nothing here passes or fails.
+The librdkafka side is Python over librdkafka: each record costs a Python call, so its
+producer and consumer figures are a floor for what the broker sustains. Figures only; nothing
+here passes or fails.
 
-    cargo build --release -p ferry && python3 benchmarks/broker_librdkafka.py [--records N]
+    cargo build --release -p ferry && python3 benchmarks/broker_bench.py [--records N]
 """
 
 from __future__ import annotations
@@ -175,18 +178,38 @@ def end_to_end(bootstrap: str, topic: str, rate: int, seconds: float) -> list[fl
     producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, "acks": 1,
                                          "linger.ms": 0, "enable.idempotence": False})
     padding = b"x" * 92
+    # Paced in 1 ms ticks (rate/1000 records each), sleeping between ticks: a busy-wait would
+    # take a whole core from the broker on this 2-core machine and show up as latency.
+    per_tick = max(1, rate // 1000)
     start = time.monotonic()
-    for i in range(expected):
+    for i in range(0, expected, per_tick):
         ahead = start + i / rate - time.monotonic()
-        if ahead > 0.001:
+        if ahead > 0:
             time.sleep(ahead)
-        producer.produce(topic, struct.pack(">d", time.monotonic()) + padding)
-        if i % 64 == 0:
-            producer.poll(0)
+        for _ in range(min(per_tick, expected - i)):
+            producer.produce(topic, struct.pack(">d", time.monotonic()) + padding)
+        producer.poll(0)
     producer.flush(30)
     latencies = results.get(timeout=150)
     receiver.join(30)
     return latencies
+
+
+def ferry_perf(ferry: str, bootstrap: str, topic: str, records: int, size: int) -> None:
+    """`ferry perf produce` then `ferry perf consume` on a fresh one-partition topic."""
+    create_topic(bootstrap, topic)
+    produced = subprocess.run(
+        [ferry, "perf", "produce", "--bootstrap-server", bootstrap, "--topic", topic,
+         "--num-records", str(records), "--record-size", str(size), "--throughput", "-1",
+         "--producer-props", "acks=1"], capture_output=True, text=True, check=True)
+    print(f"ferry perf produce {size} B: {produced.stdout.strip().splitlines()[-1]}")
+    consumed = subprocess.run(
+        [ferry, "perf", "consume", "--bootstrap-server", bootstrap, "--topic", topic,
+         "--messages", str(records)], capture_output=True, text=True, check=True)
+    header, figures = consumed.stdout.strip().splitlines()[-2:]
+    named = dict(zip((h.strip() for h in header.split(",")), (f.strip() for f in figures.split(","))))
+    print(f"ferry perf consume {size} B: {float(named['nMsg.sec']):,.0f} records/s "
+          f"({float(named['MB.sec']):.1f} MB/s)")
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -197,8 +220,10 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=2_000_000, help="100-byte records")
-    parser.add_argument("--kib-records", type=int, default=500_000, help="1 KiB records")
+    parser.add_argument("--records", type=int, default=2_000_000,
+                        help="100-byte records (twice as many for ferry perf)")
+    parser.add_argument("--kib-records", type=int, default=500_000,
+                        help="1 KiB records (twice as many for ferry perf)")
     parser.add_argument("--ferry", default=str(TARGET / "release" / "ferry"))
     args = parser.parse_args()
 
@@ -208,6 +233,7 @@ def main() -> None:
         [args.ferry, "standalone", "--data-dir", str(workdir), "--keeper-port", str(keeper_port),
          "--broker-port", str(broker_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bootstrap = f"127.0.0.1:{broker_port}"
+    print(f"binary: {args.ferry}")
     try:
         started = time.perf_counter()
         wait_for_broker(broker_port)
@@ -216,7 +242,18 @@ def main() -> None:
         print(f"idle RSS: {rss_mib(broker.pid):.1f} MiB (keeper + broker, one process)")
         peak = PeakRss(broker.pid)
         peak.start()
-
+        # Latency first, before the throughput runs leave gigabytes of dirty pages for the
+        # kernel to write back (that write-back shows up as latency outliers).
+        print("-- librdkafka end-to-end latency")
+        create_topic(bootstrap, "latency")
+        lat = end_to_end(bootstrap, "latency", 50_000, 10)
+        print(f"end-to-end at 50,000 records/s ({len(lat):,} records): "
+              f"p50 {percentile(lat, 50):.2f} ms, p99 {percentile(lat, 99):.2f} ms, "
+              f"p99.9 {percentile(lat, 99.9):.2f} ms, max {lat[-1] if lat else float('nan'):.2f} ms")
+        print("-- ferry perf (Rust client, pipelined requests)")
+        ferry_perf(args.ferry, bootstrap, "perf-small", args.records * 2, 100)
+        ferry_perf(args.ferry, bootstrap, "perf-large", args.kib_records * 2, 1024)
+        print("-- librdkafka (confluent-kafka)")
         create_topic(bootstrap, "small")
         rps, mbps = produce(bootstrap, "small", args.records, 100)
         print(f"produce 100 B, 1 partition, acks=1: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
@@ -227,11 +264,6 @@ def main() -> None:
         print(f"consume 100 B: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
         rps, mbps = consume(bootstrap, "large", args.kib_records)
         print(f"consume 1 KiB: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
-        create_topic(bootstrap, "latency")
-        lat = end_to_end(bootstrap, "latency", 50_000, 10)
-        print(f"end-to-end at 50,000 records/s ({len(lat):,} records): "
-              f"p50 {percentile(lat, 50):.2f} ms, p99 {percentile(lat, 99):.2f} ms, "
-              f"p99.9 {percentile(lat, 99.9):.2f} ms, max {lat[-1] if lat else float('nan'):.2f} ms")
         peak.running = False
         print(f"peak RSS under load: {peak.peak:.1f} MiB; after: {rss_mib(broker.pid):.1f} MiB")
     finally:
