@@ -499,3 +499,25 @@ def test_deletion_marked_while_the_broker_was_down(fresh_kafka, topic_name) -> N
     # The partitions were never opened after the restart; their directories went all the same.
     assert partition_dirs(fresh_kafka, topic_name) == []
     assert topic_name not in listed_topics(fresh_kafka)
+
+
+def test_min_insync_replicas_refuses_acks_all(kafka, topic_name) -> None:
+    """One broker is an ISR of one: with min.insync.replicas=2, acks=all is refused with
+    NOT_ENOUGH_REPLICAS and nothing is written; acks=1 is not affected."""
+    create(kafka, topic_name, config={"min.insync.replicas": "2"})
+
+    def deliver(acks: str) -> KafkaError | None:
+        producer = Producer({"bootstrap.servers": kafka.bootstrap, "acks": acks,
+                             "enable.idempotence": False, "retries": 0,
+                             "message.timeout.ms": 10000})
+        outcome = []
+        producer.produce(topic_name, b"v", on_delivery=lambda err, _msg: outcome.append(err))
+        producer.flush(TIMEOUT)
+        assert len(outcome) == 1
+        return outcome[0]
+
+    refused = deliver("all")
+    assert refused is not None and refused.code() == KafkaError.NOT_ENOUGH_REPLICAS, refused
+    assert watermarks(kafka, topic_name) == (0, 0)
+    assert deliver("1") is None
+    assert watermarks(kafka, topic_name) == (0, 1)

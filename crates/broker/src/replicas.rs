@@ -170,6 +170,13 @@ impl Replicas {
         &self.log_starts
     }
 
+    /// The size of a partition's ISR, for acks=all and `min.insync.replicas`. This broker is
+    /// the only replica of every partition it leads (no follower fetches yet), so its ISR is
+    /// itself; replication will count the followers caught up with the leader here.
+    pub fn in_sync_replica_count(&self, _topic: &str, _partition: i32) -> i32 {
+        1
+    }
+
     /// Wakes fetches waiting for data.
     pub fn notify_appended(&self) {
         self.appended.notify_waiters();

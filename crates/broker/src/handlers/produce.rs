@@ -1,7 +1,8 @@
 //! Produce: append each partition's record set to its log as leader.
 //!
-//! On one broker acks=1 and acks=-1 (all) are the same: the ISR is this broker, so the append
-//! is acknowledged once it is in the log. acks=0 gets no response at all, as in Kafka.
+//! On one broker acks=1 and acks=-1 (all) differ only in `min.insync.replicas`: the ISR is
+//! this broker, so the append is acknowledged once it is in the log, unless acks=all asks for
+//! more in-sync replicas than there are (NOT_ENOUGH_REPLICAS, nothing written). acks=0 gets no response at all, as in Kafka.
 //! Validation is the log's: a batch with a bad CRC is CORRUPT_MESSAGE, one over
 //! `message.max.bytes` MESSAGE_TOO_LARGE, and nothing of a rejected partition is written.
 //!
@@ -48,7 +49,13 @@ pub fn handle(broker: &Broker, request: ProduceRequest) -> Reply {
                 .partition_data
                 .into_iter()
                 .map(|data| {
-                    let result = append(broker, &topic.name, data.index, data.records.as_deref());
+                    let result = append(
+                        broker,
+                        &topic.name,
+                        data.index,
+                        request.acks,
+                        data.records.as_deref(),
+                    );
                     appended |= result.is_ok();
                     respond(data.index, result)
                 })
@@ -110,6 +117,10 @@ enum Refused {
     Replica(#[from] ReplicaError),
     #[error(transparent)]
     Sequence(#[from] SequenceError),
+    /// acks=all with fewer in-sync replicas than the topic's `min.insync.replicas`: refused
+    /// before anything is written, as Kafka does.
+    #[error("{in_sync} in-sync replicas, min.insync.replicas is {required}")]
+    NotEnoughReplicas { in_sync: i32, required: i32 },
 }
 
 impl From<AppendError> for Refused {
@@ -121,8 +132,21 @@ impl From<AppendError> for Refused {
     }
 }
 
-fn append(broker: &Broker, topic: &str, partition: i32, records: Option<&[u8]>) -> Outcome {
+fn append(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    acks: i16,
+    records: Option<&[u8]>,
+) -> Outcome {
     let log = broker.replicas.log(topic, partition)?;
+    if acks == -1 {
+        let required = broker.effective_config(topic).min_insync_replicas();
+        let in_sync = broker.replicas.in_sync_replica_count(topic, partition);
+        if in_sync < required {
+            return Err(Refused::NotEnoughReplicas { in_sync, required });
+        }
+    }
     let producers = broker
         .producers
         .partition(&TopicPartition::new(topic, partition), &log);
@@ -173,6 +197,7 @@ fn produce_error(error: &Refused) -> ErrorCode {
         Refused::Sequence(SequenceError::OutOfOrder { .. }) => {
             return ErrorCode::OutOfOrderSequenceNumber
         }
+        Refused::NotEnoughReplicas { .. } => return ErrorCode::NotEnoughReplicas,
         Refused::Replica(error) => error,
     };
     match error {
