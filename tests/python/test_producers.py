@@ -261,3 +261,20 @@ def test_deleted_records_stay_deleted_after_restart(fresh_kafka, topic_name) -> 
     assert producer.flush(60) == 0 and not deliveries.failed
     read = read_all(fresh_kafka.bootstrap, topic_name, 1, 70)
     assert [v for _, v in read[0]] == list(range(40, 110))
+
+
+def test_transactional_producer_fails_at_once_with_a_clear_error(kafka) -> None:
+    """No transaction coordinator: init_transactions fails fast and fatally, naming why,
+    instead of retrying until its timeout."""
+    from confluent_kafka import KafkaException
+
+    producer = Producer({"bootstrap.servers": kafka.bootstrap, "transactional.id": "tx-1",
+                         "log_level": 0})
+    started = time.monotonic()
+    with pytest.raises(KafkaException) as raised:
+        producer.init_transactions(30)
+    error = raised.value.args[0]
+    assert error.code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, error
+    assert error.fatal()
+    assert "does not run a transaction coordinator" in error.str()
+    assert time.monotonic() - started < 10

@@ -1,10 +1,11 @@
 //! FindCoordinator: this broker coordinates every group (it is the leader of every partition
 //! of `__consumer_offsets`), and creates that topic on the first lookup, as Kafka does.
 //!
-//! Transactions (key type 1) have no coordinator here: the answer is COORDINATOR_NOT_AVAILABLE
-//! with a message saying so. That is the code Kafka gives while a coordinator is not ready;
-//! transactional clients retry it until their own timeout and then fail with that message,
-//! which is clearer than a code they would not expect from FindCoordinator.
+//! Transactions (key type 1) have no coordinator here: the answer is
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED with a message saying so, the code InitProducerId also
+//! gives a transactional id. Clients treat it as fatal and report it at once (librdkafka's
+//! init_transactions fails with it); COORDINATOR_NOT_AVAILABLE would have them retry until their
+//! own timeout and then report only the timeout.
 
 use ferry_kafka_protocol::messages::find_coordinator::{
     Coordinator, FindCoordinatorRequest, FindCoordinatorResponse,
@@ -52,7 +53,7 @@ async fn answer(broker: &Broker, key: String, key_type: i8) -> Coordinator {
             }
         },
         TRANSACTION => Some((
-            ErrorCode::CoordinatorNotAvailable,
+            ErrorCode::TransactionalIdAuthorizationFailed,
             "this broker does not run a transaction coordinator".to_string(),
         )),
         other => Some((
