@@ -348,8 +348,9 @@ def test_group_protocol_answers(kafka, topic_name):
                                                 **at(4)))
         assert [(c.key, c.error_code, c.node_id, c.port) for c in found.coordinators] == [
             (group, 0, 0, kafka.port), ("other", 0, 0, kafka.port)]
+        # TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a fatal, immediate failure for the client.
         txn = raw.call(FindCoordinatorRequest(key="tx", key_type=1, **at(3)))
-        assert txn.error_code == 15 and "transaction" in txn.error_message
+        assert txn.error_code == 53 and "transaction" in txn.error_message
 
         # __consumer_offsets (made by the lookup above) is internal.
         md = raw.call(MetadataRequest(topics=[MetadataRequest.MetadataRequestTopic(

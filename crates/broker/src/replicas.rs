@@ -146,6 +146,13 @@ impl Replicas {
         Ok(())
     }
 
+    /// The partition's log if it is open already (never opens it).
+    pub fn open_log(&self, topic: &str, partition: i32) -> Option<Arc<Log>> {
+        lock(&self.logs)
+            .get(&TopicPartition::new(topic, partition))
+            .cloned()
+    }
+
     /// The logs open now.
     pub fn open_logs(&self) -> Vec<(TopicPartition, Arc<Log>)> {
         lock(&self.logs)

@@ -14,7 +14,7 @@ use ferry_kafka_protocol::messages::fetch::{
     FetchPartitionData, FetchRequest, FetchResponse, FetchableTopicResponse,
 };
 
-use super::{blocking, error_code, HandleError};
+use super::{error_code, offload, HandleError};
 use crate::broker::Broker;
 
 /// The longest a fetch may wait, whatever it asks for: keeps a bogus max_wait_ms from pinning
@@ -33,7 +33,7 @@ pub async fn handle(
         let appended = broker.replicas.appended().notified();
         tokio::pin!(appended);
         appended.as_mut().enable();
-        let (responses, bytes) = read_blocking(broker, &request).await?;
+        let (responses, bytes) = read_offloaded(broker, &request).await?;
         let enough = bytes >= usize::try_from(request.min_bytes).unwrap_or(0) && bytes > 0;
         // As in Kafka, a partition error is answered at once: waiting would not fix it.
         let failed = responses
@@ -50,7 +50,7 @@ pub async fn handle(
         }
         if tokio::time::timeout_at(deadline, appended).await.is_err() {
             // Timed out: one last read, as the deadline may have passed just as data came.
-            let (responses, _) = read_blocking(broker, &request).await?;
+            let (responses, _) = read_offloaded(broker, &request).await?;
             return Ok(FetchResponse {
                 responses,
                 ..Default::default()
@@ -59,13 +59,14 @@ pub async fn handle(
     }
 }
 
-/// [`read_all`] on the blocking pool (reads are file I/O).
-async fn read_blocking(
+/// [`read_all`], on the blocking pool unless every log is open (see `offload`).
+async fn read_offloaded(
     broker: &Arc<Broker>,
     request: &Arc<FetchRequest>,
 ) -> Result<(Vec<FetchableTopicResponse>, usize), HandleError> {
+    let quick = offload::fetch_is_quick(broker, request);
     let request = Arc::clone(request);
-    blocking(broker, move |b| read_all(b, &request)).await
+    offload::run(broker, quick, move |b| read_all(b, &request)).await
 }
 
 /// Reads every requested partition; returns the responses and the record bytes they hold.

@@ -26,6 +26,7 @@ mod leave_group;
 mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offload;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
@@ -136,11 +137,17 @@ pub async fn handle(
     let response: ResponseBody = match body {
         RequestBody::ApiVersions(_) => api_versions::handle().into(),
         RequestBody::Metadata(r) => metadata::handle(broker, r, version).await.into(),
-        RequestBody::Produce(r) => match blocking(broker, move |b| produce::handle(b, r)).await? {
-            produce::Reply::Respond(response) => response.into(),
-            produce::Reply::Silent => return Ok(None),
-            produce::Reply::Close => return Err(HandleError::UnacknowledgedFailure),
-        },
+        RequestBody::Produce(r) => {
+            match offload::run(broker, offload::produce_is_quick(broker, &r), move |b| {
+                produce::handle(b, r)
+            })
+            .await?
+            {
+                produce::Reply::Respond(response) => response.into(),
+                produce::Reply::Silent => return Ok(None),
+                produce::Reply::Close => return Err(HandleError::UnacknowledgedFailure),
+            }
+        }
         RequestBody::Fetch(r) => fetch::handle(broker, r).await?.into(),
         RequestBody::ListOffsets(r) => list_offsets::handle(broker, r, version).into(),
         RequestBody::CreateTopics(r) => create_topics::handle(broker, r, version).await.into(),
@@ -175,20 +182,6 @@ pub async fn handle(
     encode_response(header.correlation_id, version, &response)
         .map(Some)
         .map_err(HandleError::Encode)
-}
-
-/// Runs `work` on tokio's blocking pool: appends and reads are file I/O that may block (a
-/// flush under `flush.messages`, opening or replaying a log, a cold page cache), and on the
-/// async workers they would stall every other connection meanwhile.
-async fn blocking<T, F>(broker: &Arc<Broker>, work: F) -> Result<T, HandleError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Broker) -> T + Send + 'static,
-{
-    let broker = Arc::clone(broker);
-    tokio::task::spawn_blocking(move || work(&broker))
-        .await
-        .map_err(HandleError::Blocking)
 }
 
 /// The error code for a partition that could not be served (handlers map their own specific

@@ -82,6 +82,17 @@ impl ProducerRegistry {
     }
 }
 
+impl ProducerRegistry {
+    /// Whether `log`'s partition has its producer state in memory, so that an idempotent
+    /// append does not first replay the log.
+    pub fn is_loaded(&self, tp: &TopicPartition, log: &Arc<Log>) -> bool {
+        let partitions = lock(&self.partitions);
+        partitions.get(tp).is_some_and(|p| {
+            Weak::ptr_eq(&p.log, &Arc::downgrade(log)) && lock(&p.state).states.is_some()
+        })
+    }
+}
+
 /// One partition's producer state, built on first use.
 #[derive(Debug)]
 pub struct PartitionProducers {
