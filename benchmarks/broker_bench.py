@@ -13,7 +13,8 @@ formats) for 100-byte and 1 KiB records, then, with librdkafka:
   p50/p99/p99.9/max (measured first, on a quiet broker);
 - the broker process's resident memory: idle after start, and its peak during the runs.
 
-The librdkafka side is Python over librdkafka: each record costs a Python call, so its
+Each throughput run starts after a sync(2), so it does not pay for the previous run's dirty
+pages being written back. The librdkafka side is Python over librdkafka: each record costs a Python call, so its
 producer and consumer figures are a floor for what the broker sustains. Figures only; nothing
 here passes or fails.
 
@@ -195,9 +196,16 @@ def end_to_end(bootstrap: str, topic: str, rate: int, seconds: float) -> list[fl
     return latencies
 
 
+def settle() -> None:
+    """Writes back the dirty pages earlier runs left, so that each run starts from the same
+    state instead of paying for its predecessor's write-back (gigabytes of it here)."""
+    os.sync()
+
+
 def ferry_perf(ferry: str, bootstrap: str, topic: str, records: int, size: int) -> None:
     """`ferry perf produce` then `ferry perf consume` on a fresh one-partition topic."""
     create_topic(bootstrap, topic)
+    settle()
     produced = subprocess.run(
         [ferry, "perf", "produce", "--bootstrap-server", bootstrap, "--topic", topic,
          "--num-records", str(records), "--record-size", str(size), "--throughput", "-1",
@@ -255,9 +263,11 @@ def main() -> None:
         ferry_perf(args.ferry, bootstrap, "perf-large", args.kib_records * 2, 1024)
         print("-- librdkafka (confluent-kafka)")
         create_topic(bootstrap, "small")
+        settle()
         rps, mbps = produce(bootstrap, "small", args.records, 100)
         print(f"produce 100 B, 1 partition, acks=1: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
         create_topic(bootstrap, "large")
+        settle()
         rps, mbps = produce(bootstrap, "large", args.kib_records, 1024)
         print(f"produce 1 KiB, 1 partition, acks=1: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
         rps, mbps = consume(bootstrap, "small", args.records)
