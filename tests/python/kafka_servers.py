@@ -14,14 +14,13 @@ Broker settings for the test go in `overrides` (`--override key=value`).
 
 from __future__ import annotations
 
-import signal
 import socket
 import struct
-import subprocess
 from pathlib import Path
 from typing import Optional
 
-from servers import FERRY_BIN, STOP_GRACE, ApacheZooKeeper, free_port, wait_until
+from servers import (FERRY_BIN, STOP_GRACE, ApacheZooKeeper, ManagedProcess, free_port,
+                     wait_until)
 
 START_TIMEOUT = 30.0
 
@@ -56,20 +55,19 @@ def _read_exact(sock: socket.socket, n: int) -> bytes:
     return data
 
 
-class KafkaServer:
+class KafkaServer(ManagedProcess):
     """One ferry broker process (and, for `apache-zk`, the ZooKeeper it uses)."""
 
     kind = "?"
+    stop_grace = STOP_GRACE * 3  # a broker closes its logs and ZooKeeper session first
 
     def __init__(self, workdir: Path, overrides: Optional[dict] = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(self.workdir / "broker.log")
         self.port = free_port()
         self.host = "127.0.0.1"
         self.overrides = {**TEST_OVERRIDES, **(overrides or {})}
-        self.log_path = self.workdir / "broker.log"
-        self.process: Optional[subprocess.Popen] = None
-        self.stopped_on_purpose = False
         STARTED_BROKERS.append(self)
 
     @property
@@ -90,16 +88,9 @@ class KafkaServer:
         return [arg for k, v in self.overrides.items() for arg in ("--override", f"{k}={v}")]
 
     def start(self, timeout: float = START_TIMEOUT) -> "KafkaServer":
-        assert not self.is_alive(), f"{self} is already running"
         if not FERRY_BIN.exists():
             raise FileNotFoundError(f"ferry binary not found at {FERRY_BIN}: run `cargo build -p ferry`")
-        self.stopped_on_purpose = False
-        with open(self.log_path, "ab") as log:
-            log.write(f"\n===== start: {' '.join(self.command())}\n".encode())
-            log.flush()
-            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, cwd=self.workdir,
-                                            start_new_session=True)
+        self.launch(self.command(), self.workdir)
         try:
             wait_until(self._serving, timeout, what=f"{self} to serve")
         except TimeoutError:
@@ -113,29 +104,6 @@ class KafkaServer:
                                f"{self.log_tail()}")
         return answers_api_versions(self.host, self.port)
 
-    def is_alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def crashed(self) -> bool:
-        return self.process is not None and not self.is_alive() and not self.stopped_on_purpose
-
-    def stop(self) -> Optional[int]:
-        self.stopped_on_purpose = True
-        if not self.is_alive():
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(STOP_GRACE * 3)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(STOP_GRACE)
-
-    def kill9(self) -> None:
-        self.stopped_on_purpose = True
-        if self.is_alive():
-            self.process.kill()
-            self.process.wait(STOP_GRACE)
-
     def restart(self, timeout: float = START_TIMEOUT) -> "KafkaServer":
         self.stop()
         return self.start(timeout)
@@ -143,13 +111,6 @@ class KafkaServer:
     def shutdown(self) -> None:
         """Stops the broker and whatever it depends on (teardown)."""
         self.stop()
-
-    def log_tail(self, lines: int = 150) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
 
 class Standalone(KafkaServer):
@@ -204,7 +165,7 @@ class BrokerOnApacheZk(KafkaServer):
         super().shutdown()
         self.zookeeper.stop()
 
-    def log_tail(self, lines: int = 150) -> str:
+    def log_tail(self, lines: Optional[int] = None) -> str:
         return (super().log_tail(lines) + "\n----- zookeeper -----\n"
                 + self.zookeeper.log_tail(30))
 

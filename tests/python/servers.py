@@ -87,20 +87,78 @@ def accepts_session(address: str) -> bool:
     return serving
 
 
-class ServerProcess:
+class ManagedProcess:
+    """A server process the tests start, stop and kill: its log file receives stdout and
+    stderr; `crashed()` tells an exit the test did not ask for from `stop()`/`kill9()`."""
+
+    report_lines = 150  # how much of the log a failing test's report shows
+    stop_grace = STOP_GRACE
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.process: Optional[subprocess.Popen] = None
+        self.starts = 0
+        self.stopped_on_purpose = False
+
+    def launch(self, command: list[str], cwd: Path) -> None:
+        """Starts `command` (in its own session, so signals to the test do not reach it)."""
+        assert not self.is_alive(), f"{self} is already running"
+        self.stopped_on_purpose = False
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n===== start #{self.starts + 1}: {' '.join(command)}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, cwd=cwd,
+                                            start_new_session=True)
+        self.starts += 1
+
+    def is_alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def crashed(self) -> bool:
+        """True when the process was started and has exited without `stop()` or `kill9()`."""
+        return self.process is not None and not self.is_alive() and not self.stopped_on_purpose
+
+    def stop(self) -> Optional[int]:
+        """Terminates the process gracefully; returns its exit code (None if it was not running)."""
+        self.stopped_on_purpose = True
+        if not self.is_alive():
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(self.stop_grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(STOP_GRACE)
+
+    def kill9(self) -> None:
+        self.stopped_on_purpose = True
+        if self.is_alive():
+            self.process.kill()
+            self.process.wait(STOP_GRACE)
+
+    def log_tail(self, lines: Optional[int] = None) -> str:
+        lines = lines or self.report_lines
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class ServerProcess(ManagedProcess):
     """One keeper server process; subclasses say how to launch it."""
 
     kind = "?"
-    report_lines = 150  # how much of the log a failing test's report shows
 
     def __init__(self, workdir: Path, extra_config: Optional[dict] = None,
                  port: Optional[int] = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(self.workdir / "server.log")
         self.data_dir = self.workdir / "data"
         self.data_dir.mkdir(exist_ok=True)
         self.config_path = self.workdir / "zoo.cfg"
-        self.log_path = self.workdir / "server.log"
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.config = {
@@ -114,9 +172,6 @@ class ServerProcess:
             "admin.enableServer": "false",
             **(extra_config or {}),
         }
-        self.process: Optional[subprocess.Popen] = None
-        self.starts = 0
-        self.stopped_on_purpose = False
         STARTED.append(self)
 
     @property
@@ -133,17 +188,8 @@ class ServerProcess:
         self.config_path.write_text("".join(f"{k}={v}\n" for k, v in self.config.items()))
 
     def start(self, timeout: float = START_TIMEOUT) -> "ServerProcess":
-        assert not self.is_alive(), f"{self} is already running"
-        self.stopped_on_purpose = False
         self.write_config()
-        log = open(self.log_path, "ab")
-        log.write(f"\n===== start #{self.starts + 1}: {' '.join(self.command())}\n".encode())
-        log.flush()
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, cwd=self.workdir,
-                                        start_new_session=True)
-        log.close()
-        self.starts += 1
+        self.launch(self.command(), self.workdir)
         try:
             wait_until(self._serving, timeout, what=f"{self.kind} keeper on {self.hosts} to serve")
         except TimeoutError:
@@ -158,42 +204,9 @@ class ServerProcess:
         return (four_letter_word(self.host, self.port, "ruok", timeout=2.0) == "imok"
                 and accepts_session(self.hosts))
 
-    def is_alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def crashed(self) -> bool:
-        """True when the server was started and has exited without `stop()` or `kill9()`."""
-        return self.process is not None and not self.is_alive() and not self.stopped_on_purpose
-
-    def stop(self) -> Optional[int]:
-        """Terminates the server gracefully; returns its exit code (None if it was not running)."""
-        self.stopped_on_purpose = True
-        if not self.is_alive():
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(STOP_GRACE)
-
-    def kill9(self) -> None:
-        self.stopped_on_purpose = True
-        if self.is_alive():
-            self.process.kill()
-            self.process.wait(STOP_GRACE)
-
     def restart(self, timeout: float = START_TIMEOUT) -> "ServerProcess":
         self.stop()
         return self.start(timeout)
-
-    def log_tail(self, lines: Optional[int] = None) -> str:
-        lines = lines or self.report_lines
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
 
 class ApacheZooKeeper(ServerProcess):
