@@ -47,6 +47,20 @@ impl Broker {
         EffectiveConfig::resolve(&self.config.topic_defaults, &self.topic_overrides(topic))
     }
 
+    /// The topic's `min.insync.replicas`. Asked on every acks=all produce, so it reads the one
+    /// key instead of resolving the whole config; a value that does not parse falls back to
+    /// the broker's default, as [`EffectiveConfig::resolve`] does with invalid values.
+    pub(crate) fn min_insync_replicas(&self, topic: &str) -> i32 {
+        const KEY: &str = "min.insync.replicas";
+        let parse = |v: &str| v.trim().parse::<i32>().ok().filter(|n| *n >= 1);
+        let overridden = lock(&self.admin.overrides)
+            .get(topic)
+            .and_then(|o| o.get(KEY).and_then(|v| parse(v)));
+        overridden
+            .or_else(|| self.config.topic_defaults.topic_value(KEY).and_then(parse))
+            .unwrap_or(1)
+    }
+
     /// Keeps `overrides` as the topic's and applies the result to its logs.
     pub(crate) fn apply_topic_overrides(&self, topic: &str, overrides: BTreeMap<String, String>) {
         let effective = EffectiveConfig::resolve(&self.config.topic_defaults, &overrides);

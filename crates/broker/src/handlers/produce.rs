@@ -141,7 +141,7 @@ fn append(
 ) -> Outcome {
     let log = broker.replicas.log(topic, partition)?;
     if acks == -1 {
-        let required = broker.effective_config(topic).min_insync_replicas();
+        let required = broker.min_insync_replicas(topic);
         let in_sync = broker.replicas.in_sync_replica_count(topic, partition);
         if in_sync < required {
             return Err(Refused::NotEnoughReplicas { in_sync, required });

@@ -201,11 +201,6 @@ impl EffectiveConfig {
             .unwrap_or(0)
     }
 
-    /// `min.insync.replicas` for acks=all produces.
-    pub fn min_insync_replicas(&self) -> i32 {
-        i32::try_from(self.long("min.insync.replicas")).unwrap_or(1)
-    }
-
     /// What the log engine acts on.
     pub fn log_config(&self) -> LogConfig {
         let unsigned = |key| u64::try_from(self.long(key)).ok();
@@ -320,7 +315,7 @@ mod tests {
         assert_eq!(log.cleanup_policy, CleanupPolicy::CompactDelete);
         assert_eq!(log.flush_messages, None);
         assert_eq!(log.cleaner_map_bytes, 134_217_728);
-        assert_eq!(e.min_insync_replicas(), 2);
+        assert_eq!(e.get("min.insync.replicas"), Some("2"));
         assert!(log.validate().is_ok());
         let plain = EffectiveConfig::resolve(&TopicDefaults::default(), &BTreeMap::new());
         let base = LogConfig::default();
