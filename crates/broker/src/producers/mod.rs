@@ -84,11 +84,13 @@ impl ProducerRegistry {
 
 impl ProducerRegistry {
     /// Whether `log`'s partition has its producer state in memory, so that an idempotent
-    /// append does not first replay the log.
+    /// append does not first replay the log. Never waits: a state busy (maybe replaying on
+    /// the blocking pool) counts as not loaded.
     pub fn is_loaded(&self, tp: &TopicPartition, log: &Arc<Log>) -> bool {
         let partitions = lock(&self.partitions);
         partitions.get(tp).is_some_and(|p| {
-            Weak::ptr_eq(&p.log, &Arc::downgrade(log)) && lock(&p.state).states.is_some()
+            Weak::ptr_eq(&p.log, &Arc::downgrade(log))
+                && p.state.try_lock().is_ok_and(|s| s.states.is_some())
         })
     }
 }
