@@ -476,3 +476,59 @@ def test_deleted_groups_and_offsets_stay_deleted_after_restart(fresh_kafka, topi
         assert offsets["deleted"] == {}
     finally:
         client.close()
+
+
+# Expiry does not depend on the metadata store, and waits out a whole minute (the setting's
+# unit): run it once, on standalone.
+@pytest.mark.parametrize("kafka_factory", ["standalone"], indirect=True)
+def test_offsets_expire_after_offsets_retention_minutes(kafka_factory, topic_name):
+    """offsets.retention.minutes=1: a consumer group's offsets go a minute after it emptied,
+    simple commits a minute after they were made, and the groups left with nothing go too;
+    a group with a member keeps its offsets."""
+    kafka = kafka_factory(overrides={"offsets.retention.minutes": "1",
+                                     "offsets.retention.check.interval.ms": "500"})
+    create_topic(kafka.bootstrap, topic_name, 1)
+    produce(kafka.bootstrap, topic_name, 0, 3)
+    emptied, simple, active = (f"{topic_name}-{g}" for g in ("emptied", "simple", "active"))
+
+    def committed(group: str) -> int:
+        consumer = group_consumer(kafka.bootstrap, group)
+        try:
+            [tp] = consumer.committed([TopicPartition(topic_name, 0)], timeout=10)
+            return tp.offset
+        finally:
+            consumer.close()
+
+    def consume_and_commit(group: str) -> Consumer:
+        consumer = group_consumer(kafka.bootstrap, group)
+        consumer.subscribe([topic_name])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.2)
+            if msg is not None and not msg.error():
+                consumer.commit(message=msg, asynchronous=False)
+                return consumer
+        raise TimeoutError(f"{group} consumed nothing")
+
+    consume_and_commit(emptied).close()
+    member = consume_and_commit(active)
+    plain = group_consumer(kafka.bootstrap, simple)
+    plain.commit(offsets=[TopicPartition(topic_name, 0, 2)], asynchronous=False)
+    plain.close()
+    assert (committed(emptied), committed(simple), committed(active)) == (1, 2, 1)
+
+    try:
+        deadline = time.monotonic() + 90
+        while committed(emptied) >= 0 or committed(simple) >= 0:
+            assert time.monotonic() < deadline, "offsets did not expire"
+            member.poll(0.5)  # the active member keeps its session
+        assert committed(active) == 1, "a group with a member keeps its offsets"
+        admin = AdminClient({"bootstrap.servers": kafka.bootstrap})  # alive until answered
+        listed = {g.group_id for g in admin.list_consumer_groups().result(timeout=10).valid}
+        assert active in listed and emptied not in listed and simple not in listed, listed
+        # Expired for good: a restart replays the tombstones.
+        member.close()
+        kafka.restart()
+        assert committed(emptied) < 0 and committed(simple) < 0
+    finally:
+        member.close()

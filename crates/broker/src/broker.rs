@@ -360,6 +360,10 @@ fn coordinator_config(config: &BrokerConfig) -> CoordinatorConfig {
             initial_rebalance_delay_ms: g.initial_rebalance_delay_ms,
         },
         offsets_topic_partitions: g.offsets_topic_num_partitions,
+        offsets_retention_ms: u64::try_from(g.offsets_retention_minutes).unwrap_or(1) * 60_000,
+        offsets_retention_check_interval: Duration::from_millis(
+            u64::try_from(g.offsets_retention_check_interval_ms).unwrap_or(1),
+        ),
     }
 }
 

@@ -75,6 +75,10 @@ pub struct GroupSettings {
     pub min_session_timeout_ms: i32,
     /// `group.max.session.timeout.ms` (default 1800000).
     pub max_session_timeout_ms: i32,
+    /// `offsets.retention.minutes` (default 10080, 7 days).
+    pub offsets_retention_minutes: i32,
+    /// `offsets.retention.check.interval.ms` (default 600000).
+    pub offsets_retention_check_interval_ms: i64,
 }
 
 impl GroupSettings {
@@ -85,6 +89,12 @@ impl GroupSettings {
             initial_rebalance_delay_ms: number(props, "group.initial.rebalance.delay.ms", 3_000)?,
             min_session_timeout_ms: number(props, "group.min.session.timeout.ms", 6_000)?,
             max_session_timeout_ms: number(props, "group.max.session.timeout.ms", 1_800_000)?,
+            offsets_retention_minutes: number(props, "offsets.retention.minutes", 10_080)?,
+            offsets_retention_check_interval_ms: number(
+                props,
+                "offsets.retention.check.interval.ms",
+                600_000,
+            )?,
         };
         let at_least = |key: &str, value: i64, min: i64| {
             if value < min {
@@ -116,6 +126,16 @@ impl GroupSettings {
             "group.min.session.timeout.ms",
             settings.min_session_timeout_ms.into(),
             0,
+        )?;
+        at_least(
+            "offsets.retention.minutes",
+            settings.offsets_retention_minutes.into(),
+            1,
+        )?;
+        at_least(
+            "offsets.retention.check.interval.ms",
+            settings.offsets_retention_check_interval_ms,
+            1,
         )?;
         at_least(
             "group.max.session.timeout.ms",
@@ -158,6 +178,8 @@ const TYPED: &[&str] = &[
     "group.initial.rebalance.delay.ms",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
+    "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms",
 ];
 
 /// Whether the broker acts on `key`: typed here, a broker default for a topic config, or a

@@ -35,6 +35,10 @@ pub struct CoordinatorConfig {
     pub limits: GroupLimits,
     /// `offsets.topic.num.partitions`, used when the topic is created.
     pub offsets_topic_partitions: i32,
+    /// `offsets.retention.minutes`, in ms: see [`Group::expired_offsets`].
+    pub offsets_retention_ms: u64,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are looked for.
+    pub offsets_retention_check_interval: Duration,
 }
 
 /// One group and the members waiting on it.
@@ -378,6 +382,47 @@ impl GroupCoordinator {
         ErrorCode::None
     }
 
+    /// Removes the offsets that outlived `offsets.retention.minutes` (tombstones first), and
+    /// the groups left empty with nothing committed (their metadata tombstoned too), as
+    /// Kafka's offset expiration does.
+    pub fn expire_offsets(&self, broker: &Broker) {
+        let (now, wall_now) = (self.now(), wall_clock_ms());
+        let retention = self.config.offsets_retention_ms;
+        let mut groups = self.lock();
+        let mut vacated = Vec::new();
+        for (group_id, slot) in groups.iter_mut() {
+            let expired = slot.group.expired_offsets(now, wall_now, retention);
+            if expired.is_empty() {
+                continue;
+            }
+            let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = expired
+                .iter()
+                .map(|(topic, partition)| (records::offset_key(group_id, topic, *partition), None))
+                .collect();
+            // Expiry only touches empty groups: with every offset gone there is nothing left.
+            let vacant = expired.len() == slot.group.offsets.len();
+            if vacant {
+                tombstones.push((records::group_key(group_id), None));
+            }
+            if let Err(error) = self.write(broker, group_id, &tombstones) {
+                tracing::warn!(group = %group_id, %error, "writing expired offsets' tombstones failed");
+                continue;
+            }
+            for tp in &expired {
+                slot.group.offsets.remove(tp);
+            }
+            tracing::info!(group = %group_id, offsets = expired.len(), "expired committed offsets");
+            if vacant {
+                vacated.push(group_id.clone());
+            }
+        }
+        for group_id in vacated {
+            if let Some(mut slot) = groups.remove(&group_id) {
+                slot.group.mark_dead();
+            }
+        }
+    }
+
     /// Deletes committed offsets of topics the group does not consume (OffsetDelete). The
     /// group-level error, else one error per partition.
     pub fn delete_offsets(
@@ -429,17 +474,22 @@ impl GroupCoordinator {
     }
 }
 
-/// Ticks the coordinator until the broker is gone, and compacts `__consumer_offsets` now and
-/// then on a blocking thread (one pass at a time).
+/// Ticks the coordinator until the broker is gone, and expires old offsets every
+/// `offsets.retention.check.interval.ms`.
 pub async fn run_timers(broker: Weak<Broker>) {
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_expiry = Instant::now();
     loop {
         interval.tick().await;
         let Some(broker) = broker.upgrade() else {
             return;
         };
         broker.groups.tick(&broker);
+        if last_expiry.elapsed() >= broker.groups.config.offsets_retention_check_interval {
+            last_expiry = Instant::now();
+            broker.groups.expire_offsets(&broker);
+        }
     }
 }
 

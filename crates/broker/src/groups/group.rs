@@ -128,6 +128,9 @@ pub struct Group {
     initial_delay_limit: u64,
     /// Committed offsets by (topic, partition).
     pub offsets: BTreeMap<(String, i32), OffsetValue>,
+    /// When the group last became Empty (0: it has been since the coordinator started or the
+    /// group was created), for offset expiry.
+    emptied_at: u64,
 }
 
 impl Group {
@@ -146,6 +149,7 @@ impl Group {
             initial_delay_until: 0,
             initial_delay_limit: 0,
             offsets: BTreeMap::new(),
+            emptied_at: 0,
         }
     }
 
@@ -184,6 +188,35 @@ impl Group {
     /// Empty with nothing committed: nothing worth keeping.
     pub fn is_vacant(&self) -> bool {
         self.state == GroupState::Empty && self.members.is_empty() && self.offsets.is_empty()
+    }
+
+    /// The committed offsets that have outlived the retention period (`offsets.retention.
+    /// minutes`, Kafka 2.1+'s rule from KIP-211): a group with members keeps all of them; an
+    /// empty consumer group loses all of them once it has been empty that long; offsets
+    /// committed outside any membership (no protocol type: "simple" commits) each expire that
+    /// long after their commit. `now` is the coordinator's clock, `wall_now_ms` the wall clock
+    /// commit timestamps are in.
+    pub fn expired_offsets(
+        &self,
+        now: u64,
+        wall_now_ms: i64,
+        retention_ms: u64,
+    ) -> Vec<(String, i32)> {
+        if self.state != GroupState::Empty {
+            return Vec::new();
+        }
+        if self.protocol_type.is_some() {
+            if now.saturating_sub(self.emptied_at) < retention_ms {
+                return Vec::new();
+            }
+            return self.offsets.keys().cloned().collect();
+        }
+        let cutoff = wall_now_ms.saturating_sub(i64::try_from(retention_ms).unwrap_or(i64::MAX));
+        self.offsets
+            .iter()
+            .filter(|(_, v)| v.commit_timestamp <= cutoff)
+            .map(|(tp, _)| tp.clone())
+            .collect()
     }
 
     /// The group is being deleted.
@@ -533,6 +566,7 @@ impl Group {
         self.generation += 1;
         if self.members.is_empty() {
             self.state = GroupState::Empty;
+            self.emptied_at = now;
             self.protocol = None;
             self.leader = None;
             fx.persist = true;

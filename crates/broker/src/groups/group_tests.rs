@@ -446,3 +446,49 @@ fn stored_metadata_restores_the_stable_group() {
     back.tick(1_000 + SESSION as u64, &limits(), &mut fx);
     assert!(back.member("a").is_none());
 }
+
+fn offset_at(commit_timestamp: i64) -> super::records::OffsetValue {
+    super::records::OffsetValue {
+        offset: 7,
+        leader_epoch: -1,
+        metadata: String::new(),
+        commit_timestamp,
+    }
+}
+
+#[test]
+fn offsets_expire_after_the_group_has_been_empty_for_the_retention() {
+    const RETENTION: u64 = 60_000;
+    let mut g = stable_group(&["a"]);
+    g.offsets.insert(("t".into(), 0), offset_at(0));
+    assert!(
+        g.expired_offsets(1_000_000, 1_000_000, RETENTION)
+            .is_empty(),
+        "a group with members keeps its offsets however old"
+    );
+    let mut fx = Effects::default();
+    g.leave(&[("a".into(), None)], 10_000, &limits(), &mut fx);
+    assert_eq!(g.state(), GroupState::Empty);
+    assert!(
+        g.expired_offsets(10_000 + RETENTION - 1, 1_000_000, RETENTION)
+            .is_empty(),
+        "counted from when the group emptied, not from the commit"
+    );
+    assert_eq!(
+        g.expired_offsets(10_000 + RETENTION, 1_000_000, RETENTION),
+        [("t".to_string(), 0)]
+    );
+}
+
+#[test]
+fn simple_commits_expire_each_from_its_commit_time() {
+    const RETENTION: u64 = 60_000;
+    let mut g = Group::new("simple");
+    g.offsets.insert(("t".into(), 0), offset_at(1_000));
+    g.offsets.insert(("t".into(), 1), offset_at(50_000));
+    assert_eq!(
+        g.expired_offsets(0, 1_000 + 60_000, RETENTION),
+        [("t".to_string(), 0)]
+    );
+    assert_eq!(g.expired_offsets(0, 110_000, RETENTION).len(), 2);
+}
