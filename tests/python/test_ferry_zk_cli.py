@@ -24,8 +24,21 @@ pytestmark = [
 ]
 
 # A one-shot zkCli.sh prints its session's state events (connected, closed) from another thread,
-# racing its own exit; they are left out of one-shot transcripts.
-STATE_EVENT = re.compile(r"\nWATCHER::\n\nWatchedEvent state:\w+ type:None path:null\n")
+# racing its own output and exit; they are left out of one-shot transcripts. An event is printed
+# as "", "WATCHER::", "", "WatchedEvent ..." and its lines can land between a command's own.
+STATE_EVENT = re.compile(r"WatchedEvent state:\w+ type:None path:null")
+
+
+def without_state_events(stdout: str) -> str:
+    """Drops each "WATCHER::" and state-event line with the blank line printed before it."""
+    kept: list[str] = []
+    for line in stdout.split("\n"):
+        if line == "WATCHER::" or STATE_EVENT.fullmatch(line):
+            if kept and kept[-1] == "":
+                kept.pop()
+            continue
+        kept.append(line)
+    return "\n".join(kept)
 MASKS = [
     (re.compile(r"^(cZxid|mZxid|pZxid) = 0x[0-9a-f]+$", re.M), r"\1 = <zxid>"),
     (re.compile(r"^(ctime|mtime) = .*$", re.M), r"\1 = <time>"),
@@ -54,7 +67,7 @@ def run(cli: str, hosts: str, base: str, args=(), script: str | None = None):
     done = subprocess.run(line, input=script or "", capture_output=True, text=True, timeout=120)
     stdout = normalize(done.stdout, base)
     if script is None:
-        stdout = STATE_EVENT.sub("", stdout)
+        stdout = without_state_events(stdout)
     return done.returncode, stdout, normalize(done.stderr, base)
 
 
