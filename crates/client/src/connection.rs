@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::{ClientError, Result};
-use crate::request::Request;
+use ferry_kafka_protocol::Request;
 
 /// Responses larger than this are refused (the connection is closed): a corrupt size prefix
 /// must not make the client allocate gigabytes.

@@ -5,7 +5,6 @@
 //! | module | concept |
 //! |---|---|
 //! | `connection` | one pipelined TCP connection, ApiVersions negotiation, timeouts |
-//! | `request` | request type -> response type |
 //! | `client` | bootstrap, metadata, a connection per broker, leaders, controller |
 //! | `produce`, `fetch`, `offsets` | records in and out of partitions; ListOffsets |
 //! | `admin` | topics, partitions, configs, cluster |
@@ -24,12 +23,12 @@ mod group;
 mod member;
 mod offsets;
 mod produce;
-mod request;
 
 pub use admin::{Cluster, ConfigOp, ConfigValue, NewTopic, ResourceType};
 pub use client::{Client, PartitionInfo, TopicInfo};
 pub use connection::{ClientConfig, Connection, PendingResponse};
 pub use error::{check, ClientError, Result};
+pub use ferry_kafka_protocol::Request;
 pub use ferry_log::Compression;
 pub use fetch::{decode_records, fetch, ConsumerRecord, FetchResult};
 pub use group::{commit_offsets, fetch_offsets, ListedGroup, Offsets};
@@ -39,4 +38,3 @@ pub use produce::{
     base_offset, build_batch, murmur2, parse_compression, partition_for_key, produce,
     produce_request, ProducerRecord,
 };
-pub use request::Request;

@@ -48,12 +48,30 @@ fn ctx(api: ApiKey, version: i16) -> Result<Ctx> {
     })
 }
 
+/// A request message and the response it gets, so that a client's call can return the typed
+/// response.
+pub trait Request: Message + Into<RequestBody> {
+    /// The response message of this request's API.
+    type Response: Message;
+    /// The typed response out of a decoded body, `None` if it is another API's.
+    fn response(body: ResponseBody) -> Option<Self::Response>;
+}
+
 macro_rules! bodies {
     ($($api:ident => $req:ident, $resp:ident;)*) => {
         $(
             impl Message for $req {
                 const API_KEY: ApiKey = ApiKey::$api;
                 const NAME: &'static str = stringify!($req);
+            }
+            impl Request for $req {
+                type Response = $resp;
+                fn response(body: ResponseBody) -> Option<$resp> {
+                    match body {
+                        ResponseBody::$api(r) => Some(r),
+                        _ => None,
+                    }
+                }
             }
             impl Message for $resp {
                 const API_KEY: ApiKey = ApiKey::$api;

@@ -88,7 +88,7 @@ mod tests;
 pub mod wire;
 
 pub use api_key::ApiKey;
-pub use body::{Message, RequestBody, ResponseBody};
+pub use body::{Message, Request, RequestBody, ResponseBody};
 pub use error::{ProtocolError, Result};
 pub use error_code::ErrorCode;
 pub use frame::{
