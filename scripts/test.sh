@@ -5,8 +5,11 @@
 #   1. installs what the tests need, once: Debian's zookeeper + zookeeper-bin (the reference
 #      server and zkCli.sh) and the Python packages in tests/python/requirements.txt;
 #   2. cargo fmt --check, clippy -D warnings, builds the ferry binary (target/debug/ferry);
-#   3. cargo test --workspace, then the Python compatibility, differential and crash tests
-#      (python -m pytest tests/python; extra arguments to this script go to pytest).
+#   3. cargo test --workspace, then the Python compatibility, differential, crash and
+#      adversarial tests (python -m pytest tests/python; extra arguments to this script go to
+#      pytest);
+#   4. every fuzz target for FUZZ_SECONDS (default 15) each (scripts/fuzz.sh; FUZZ_SECONDS=0
+#      skips them).
 #
 # Every stage after the build runs even when an earlier one failed; the script exits non-zero
 # if any failed, naming them. Environment: PYTHON (default python3), FERRY_BIN (default
@@ -83,6 +86,9 @@ stage "cargo fmt --check" cargo fmt --all -- --check
 stage "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 stage "cargo test" cargo test --workspace --no-fail-fast
 stage "python tests" python_tests "$@"
+if [[ ${FUZZ_SECONDS:-15} != 0 ]]; then
+  stage "fuzz targets (${FUZZ_SECONDS:-15}s each)" bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
+fi
 
 section "summary"
 if ((${#FAILED[@]})); then

@@ -90,13 +90,25 @@ class KafkaServer(ManagedProcess):
     def start(self, timeout: float = START_TIMEOUT) -> "KafkaServer":
         if not FERRY_BIN.exists():
             raise FileNotFoundError(f"ferry binary not found at {FERRY_BIN}: run `cargo build -p ferry`")
-        self.launch(self.command(), self.workdir)
-        try:
-            wait_until(self._serving, timeout, what=f"{self} to serve")
-        except TimeoutError:
-            self.kill9()
-            raise RuntimeError(f"{self} did not start; log tail:\n{self.log_tail()}")
+        for attempt in range(3):
+            self.launch(self.command(), self.workdir)
+            try:
+                wait_until(self._serving, timeout, what=f"{self} to serve")
+                return self
+            except (TimeoutError, RuntimeError) as error:
+                self.kill9()
+                # A free port can be taken by a client's ephemeral port before the broker binds
+                # it (tests with thousands of connections): take other ports, but only for a
+                # broker that has never run (a restart must keep its address).
+                in_use = "Address already in use" in self.log_tail(5)
+                if in_use and self.starts == attempt + 1 and attempt < 2 and self.choose_ports():
+                    continue
+                raise RuntimeError(f"{self} did not start; log tail:\n{self.log_tail()}") from error
         return self
+
+    def choose_ports(self) -> bool:
+        """Takes new free ports before a first start; False if this kind cannot."""
+        return False
 
     def _serving(self) -> bool:
         if not self.is_alive():
@@ -121,6 +133,10 @@ class Standalone(KafkaServer):
     def __init__(self, workdir: Path, overrides: Optional[dict] = None) -> None:
         super().__init__(workdir, overrides)
         self.keeper_port = free_port()
+
+    def choose_ports(self) -> bool:
+        self.port, self.keeper_port = free_port(), free_port()
+        return True
 
     @property
     def zookeeper_connect(self) -> str:

@@ -3,9 +3,12 @@
 //!
 //! Startup follows a Kafka 2.x broker's order: open the ZooKeeper session, make the persistent
 //! paths, read (or create) the cluster id, register under `/brokers/ids`, run for controller,
-//! then learn the topics. With one broker it wins the election and is every partition's leader;
-//! the leader and replica lists still come from the assignment in ZooKeeper so a second broker
-//! needs no change here.
+//! then learn the topics. With one broker it wins the election and is every partition's leader.
+//! It is a single-broker design today, not yet a cluster member: topic creation places every
+//! replica on this broker and writes partition state from the request handler, the ISR counts
+//! one, the controller is elected at start (and after session loss) but not watched, and
+//! Fetch ignores a follower's replica id. A second broker on the same ZooKeeper would not
+//! replicate anything; replication is the next milestone's work.
 //!
 //! Afterwards the broker follows ZooKeeper: when its session expires it opens a new one,
 //! registers again (replacing the old session's node if the server still holds it) and runs for
@@ -24,6 +27,7 @@ use tokio::sync::watch;
 use crate::admin::AdminState;
 use crate::config::BrokerConfig;
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupLimits};
+use crate::net::NetState;
 use crate::producers::{ProducerIds, ProducerRegistry};
 use crate::replicas::Replicas;
 use crate::topic_config::EffectiveConfig;
@@ -119,6 +123,8 @@ pub struct Broker {
     registration: Mutex<Registration>,
     /// Topic configs, deletion, partition changes (see [`crate::admin`]).
     pub(crate) admin: AdminState,
+    /// The listener's quotas, memory pool and limit counters (see [`crate::net`]).
+    pub net: Arc<NetState>,
 }
 
 /// How long to wait between attempts to open a new session after expiry.
@@ -132,8 +138,21 @@ impl Broker {
     /// controller again; one watches `/brokers/topics` so topics created or deleted elsewhere
     /// are served or dropped. Clients are served throughout.
     pub async fn start(config: BrokerConfig) -> Result<Arc<Self>, BrokerError> {
-        let (zk, events) =
-            KafkaZk::connect(&config.zookeeper_connect, config.zookeeper_session_timeout).await?;
+        Self::start_with(config, Arc::new(ferry_zkclient::TcpDialer)).await
+    }
+
+    /// [`Broker::start`] with its ZooKeeper connections opened by `dialer` (a broker embedded
+    /// beside its keeper reaches it in-process).
+    pub async fn start_with(
+        config: BrokerConfig,
+        dialer: Arc<dyn ferry_zkclient::Dialer>,
+    ) -> Result<Arc<Self>, BrokerError> {
+        let (zk, events) = KafkaZk::connect_with(
+            &config.zookeeper_connect,
+            config.zookeeper_session_timeout,
+            dialer,
+        )
+        .await?;
         zk.ensure_persistent_paths().await?;
         let cluster_id = zk.get_or_create_cluster_id().await?;
         let info = broker_info(&config);
@@ -150,6 +169,7 @@ impl Broker {
         let replicas = Replicas::new(dir, log_config);
         let topics = zk.watch_topics().await?;
         let groups = GroupCoordinator::new(coordinator_config(&config));
+        let net = Arc::new(NetState::new(config.socket.clone()));
         let broker = Arc::new_cyclic(|me| Broker {
             config,
             zk: CurrentZk::new(zk),
@@ -162,6 +182,7 @@ impl Broker {
             controller_epoch: AtomicI32::new(controller_epoch),
             registration: Mutex::new(registration),
             admin: AdminState::new(me.clone()),
+            net,
         });
         broker.sync_topics(&topics.value).await?;
         // Before serving: a group's offsets are known by the time a client can ask for them.

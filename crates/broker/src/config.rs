@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::net::SocketSettings;
 use crate::topic_config::{defs, TopicDefaults};
 
 /// A configuration that cannot be used, naming the key at fault.
@@ -51,7 +52,14 @@ pub struct BrokerConfig {
     pub zookeeper_session_timeout: Duration,
     pub auto_create_topics: bool,
     pub message_max_bytes: usize,
-    pub socket_request_max_bytes: usize,
+    /// `ferry.max.partitions.per.topic` (10000; ferry's own key, Kafka has none): the most
+    /// partitions a topic may be created with or grown to. Each partition is znodes and a log
+    /// directory made in one request, and a topic's assignment must fit in one znode.
+    pub max_partitions_per_topic: i32,
+    /// `ferry.http.port` (ferry's own key; unset: off): where the broker serves `/metrics`.
+    pub http_port: Option<u16>,
+    /// The socket server's limits (`socket.request.max.bytes`, `max.connections`, ...).
+    pub socket: SocketSettings,
     /// The group coordinator's settings.
     pub groups: GroupSettings,
     /// The defaults every topic starts from (`log.retention.hours`, `log.segment.bytes`, ...)
@@ -172,7 +180,8 @@ const TYPED: &[&str] = &[
     "zookeeper.session.timeout.ms",
     "auto.create.topics.enable",
     "message.max.bytes",
-    "socket.request.max.bytes",
+    "ferry.max.partitions.per.topic",
+    "ferry.http.port",
     "offsets.topic.num.partitions",
     "offsets.topic.replication.factor",
     "group.initial.rebalance.delay.ms",
@@ -186,6 +195,7 @@ const TYPED: &[&str] = &[
 /// log manager setting (see [`crate::topic_config::defs`]).
 fn is_typed(key: &str) -> bool {
     TYPED.contains(&key)
+        || crate::net::settings::KEYS.contains(&key)
         || defs::broker_key_def(key).is_some()
         || defs::TOPIC_CONFIGS
             .iter()
@@ -222,7 +232,7 @@ pub fn apply_overrides(
     Ok(())
 }
 
-fn invalid(key: &str, value: &str, reason: impl ToString) -> ConfigError {
+pub(crate) fn invalid(key: &str, value: &str, reason: impl ToString) -> ConfigError {
     ConfigError::Invalid {
         key: key.to_string(),
         value: value.to_string(),
@@ -230,7 +240,7 @@ fn invalid(key: &str, value: &str, reason: impl ToString) -> ConfigError {
     }
 }
 
-fn number<T: std::str::FromStr>(
+pub(crate) fn number<T: std::str::FromStr>(
     props: &BTreeMap<String, String>,
     key: &str,
     default: T,
@@ -346,7 +356,12 @@ impl BrokerConfig {
             )?),
             auto_create_topics,
             message_max_bytes: number(props, "message.max.bytes", 1_048_588)?,
-            socket_request_max_bytes: number(props, "socket.request.max.bytes", 104_857_600)?,
+            max_partitions_per_topic: number(props, "ferry.max.partitions.per.topic", 10_000)?,
+            http_port: props
+                .get("ferry.http.port")
+                .map(|v| v.parse().map_err(|e| invalid("ferry.http.port", v, e)))
+                .transpose()?,
+            socket: SocketSettings::from_properties(props)?,
             groups: GroupSettings::from_properties(props)?,
             topic_defaults,
         };
@@ -355,6 +370,14 @@ impl BrokerConfig {
                 "broker.id",
                 &config.broker_id.to_string(),
                 "must be >= 0",
+            ));
+        }
+        if config.max_partitions_per_topic < 1 {
+            let v = config.max_partitions_per_topic.to_string();
+            return Err(invalid(
+                "ferry.max.partitions.per.topic",
+                &v,
+                "must be >= 1",
             ));
         }
         if config.num_partitions < 1 {

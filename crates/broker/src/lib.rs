@@ -6,7 +6,8 @@
 //! | [`broker`] | startup (ZooKeeper session, registration, controller) and shared state |
 //! | [`log_starts`] | log start offsets moved by DeleteRecords, checkpointed across restarts |
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
-//! | [`server`] | the TCP listener; one task per connection, responses in request order |
+//! | [`metrics`] | the Prometheus page (`ferry.http.port`) |
+//! | [`net`] | the TCP listener: connection quotas, request memory pool, deadlines; one task per connection, responses in request order |
 //! | `handlers` | one file per Kafka API |
 //! | [`groups`] | the group coordinator: classic rebalance protocol, offsets in `__consumer_offsets` |
 //! | `admin` | topic configs applied, deletion, added partitions, retention and compaction passes |
@@ -45,9 +46,10 @@ pub mod config;
 pub mod groups;
 mod handlers;
 pub mod log_starts;
+pub mod metrics;
+pub mod net;
 pub mod producers;
 pub mod replicas;
-pub mod server;
 pub mod topic_config;
 pub mod zk;
 

@@ -26,6 +26,8 @@ pub struct Replicas {
     /// Topic name -> partition count, as assigned in ZooKeeper.
     topics: Mutex<BTreeMap<String, i32>>,
     logs: Mutex<HashMap<TopicPartition, Arc<Log>>>,
+    /// Partitions whose logs are being opened, each with the lock its opener holds.
+    opening: Mutex<HashMap<TopicPartition, Arc<Mutex<()>>>>,
     /// Topic name -> its effective log config (topic overrides on broker defaults); topics
     /// without an entry use `log_config`.
     topic_log_configs: Mutex<HashMap<String, LogConfig>>,
@@ -52,6 +54,7 @@ impl Replicas {
             resources: Arc::new(Resources::with_clock(Arc::new(ferry_log::SystemClock))),
             topics: Mutex::new(BTreeMap::new()),
             logs: Mutex::new(HashMap::new()),
+            opening: Mutex::new(HashMap::new()),
             topic_log_configs: Mutex::new(HashMap::new()),
             appended: Notify::new(),
         }
@@ -107,17 +110,22 @@ impl Replicas {
             return Err(ReplicaError::Unknown(format!("{topic}-{partition}")));
         }
         let tp = TopicPartition::new(topic, partition);
-        // Opening under the map's lock keeps two requests from opening one directory twice;
-        // it only happens once per partition.
-        let mut logs = lock(&self.logs);
-        if let Some(log) = logs.get(&tp) {
+        if let Some(log) = lock(&self.logs).get(&tp) {
+            return Ok(log.clone());
+        }
+        // Opening may recover a log after an unclean stop, which reads its tail from disk: it
+        // happens under this partition's own lock, so two requests never open one directory
+        // twice, while every other partition is served meanwhile.
+        let slot = lock(&self.opening).entry(tp.clone()).or_default().clone();
+        let _opening = lock(&slot);
+        if let Some(log) = lock(&self.logs).get(&tp) {
             return Ok(log.clone());
         }
         let config = lock(&self.topic_log_configs)
             .get(topic)
             .cloned()
             .unwrap_or_else(|| self.log_config.clone());
-        let log = Arc::new(Log::open(
+        let opened = Log::open(
             self.dir.join(tp.dir_name()),
             config,
             self.resources.clone(),
@@ -125,9 +133,14 @@ impl Replicas {
                 log_start_offset: self.log_starts.get(&tp),
                 ..OpenOptions::default()
             },
-        )?);
-        logs.insert(tp, log.clone());
-        Ok(log)
+        )
+        .map(Arc::new);
+        // Published before the slot goes, so a later caller finds the log, not a free slot.
+        if let Ok(log) = &opened {
+            lock(&self.logs).insert(tp.clone(), log.clone());
+        }
+        lock(&self.opening).remove(&tp);
+        Ok(opened?)
     }
 
     /// Sets the log config of a topic's partitions: applied to its open logs now and used to

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferry_broker::config::parse_properties;
 use ferry_broker::zk::{paths, KafkaZk, TopicAssignment};
-use ferry_broker::{server, Broker, BrokerConfig};
+use ferry_broker::{net, Broker, BrokerConfig};
 use ferry_kafka_protocol::messages::{
     create_topics, fetch, list_offsets, metadata, produce, ApiVersionsRequest, CreateTopicsRequest,
     FetchRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
@@ -80,7 +80,7 @@ async fn serve_broker(dir: &std::path::Path, zk: &str) -> (Arc<Broker>, std::net
     ));
     let config = BrokerConfig::from_properties(&props).expect("config");
     let broker = Broker::start(config).await.expect("broker starts");
-    tokio::spawn(server::accept_loop(broker.clone(), listener));
+    tokio::spawn(net::accept_loop(broker.clone(), listener));
     (broker, addr)
 }
 

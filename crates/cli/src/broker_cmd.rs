@@ -7,10 +7,11 @@ use std::ffi::OsString;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ferry_broker::{server, Broker, BrokerConfig};
+use ferry_broker::{net, Broker, BrokerConfig};
 
 use crate::daemon::{Daemon, PidFile};
 use crate::keeper_cmd::{init_tracing, shutdown_signal};
@@ -140,11 +141,20 @@ fn client_addresses(config: &BrokerConfig) -> Vec<SocketAddr> {
 
 /// Starts a broker, serves it until SIGTERM/SIGINT, then closes its logs.
 pub async fn serve_until_signal(config: BrokerConfig) -> anyhow::Result<()> {
-    let broker = Broker::start(config).await?;
-    let listener = server::bind(&broker).await?;
+    serve_with_until_signal(config, Arc::new(ferry_zkclient::TcpDialer)).await
+}
+
+/// [`serve_until_signal`] with the broker's ZooKeeper connections opened by `dialer`.
+pub async fn serve_with_until_signal(
+    config: BrokerConfig,
+    dialer: Arc<dyn ferry_zkclient::Dialer>,
+) -> anyhow::Result<()> {
+    let broker = Broker::start_with(config, dialer).await?;
+    ferry_broker::metrics::spawn(&broker).await;
+    let listener = net::bind(&broker).await?;
     tracing::info!(addr = ?listener.local_addr().ok(), "broker serving clients");
     tokio::select! {
-        () = server::accept_loop(broker.clone(), listener) => {}
+        () = net::accept_loop(broker.clone(), listener) => {}
         () = shutdown_signal() => tracing::info!("shutting down"),
     }
     broker.replicas.close();

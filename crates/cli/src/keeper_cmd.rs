@@ -1,6 +1,7 @@
 //! `ferry keeper start|stop|status`, after zkServer.sh: `start` daemonizes with a pid file in
 //! dataDir (`--foreground` stays attached and logs to stderr), `status` asks the server for its
-//! mode with `srvr`.
+//! mode with `srvr`. `repair-log` cuts a raft log that a keeper refused to open because of a
+//! corrupt record in its middle (see `ferry_keeper::raft::log_store`).
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -12,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use ferry_keeper::config::KeeperConfig;
 
-use crate::daemon::{Daemon, PidFile};
+use crate::daemon::{running_pid, Daemon, PidFile};
 
 /// zkServer.sh's pid file name, so existing scripts find it.
 const PID_FILE: &str = "zookeeper_server.pid";
@@ -44,6 +45,13 @@ enum Action {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Cut the raft log at its first corrupt record, deleting every entry after it (the keeper
+    /// refuses to start on such a log rather than forget entries it may have acknowledged).
+    /// Run it with the keeper stopped.
+    RepairLog {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 pub fn run(args: KeeperArgs) -> anyhow::Result<ExitCode> {
@@ -60,7 +68,25 @@ pub fn run(args: KeeperArgs) -> anyhow::Result<ExitCode> {
         }
         Action::Stop { config } => stop(&load(config.as_deref())?.0),
         Action::Status { config } => status(&load(config.as_deref())?.0),
+        Action::RepairLog { config } => repair_log(&load(config.as_deref())?.0),
     }
+}
+
+fn repair_log(config: &KeeperConfig) -> anyhow::Result<ExitCode> {
+    if let Some(pid) = running_pid(&config.data_dir.join(PID_FILE)) {
+        anyhow::bail!("the keeper is running (pid {pid}); stop it first");
+    }
+    let dir = config.log_dir();
+    let repaired = ferry_keeper::raft::log_store::LogStore::repair(&dir)
+        .with_context(|| format!("cannot repair the raft log in {}", dir.display()))?;
+    match repaired.truncated {
+        Some(what) => println!("repaired: {what}; {} entries kept", repaired.entries),
+        None => println!(
+            "nothing to repair: {} entries, all intact",
+            repaired.entries
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Reads `--config`, or conf/zoo.cfg if present, or falls back to the embedded defaults.

@@ -3,6 +3,7 @@
 mod broker_cmd;
 mod daemon;
 mod keeper_cmd;
+mod local_keeper;
 mod standalone_cmd;
 mod tools;
 mod zk_cli;

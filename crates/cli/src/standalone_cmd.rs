@@ -1,6 +1,8 @@
 //! `ferry standalone [--data-dir DIR] [--override key=value]`: a keeper and a broker in one process, zero
 //! configuration. The keeper keeps its data in DIR/keeper, the broker its logs in DIR/kafka and
-//! its metadata in the keeper, exactly as a separate broker would (over the loopback).
+//! its metadata in the keeper, exactly as a separate broker would, through the same protocol
+//! (over an in-process pipe, which client connection limits do not count: see
+//! `local_keeper`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -11,8 +13,9 @@ use ferry_broker::config::{apply_overrides, parse_properties, BrokerConfig};
 use ferry_keeper::config::KeeperConfig;
 use ferry_keeper::server::Keeper;
 
-use crate::broker_cmd::serve_until_signal;
+use crate::broker_cmd::serve_with_until_signal;
 use crate::keeper_cmd::init_tracing;
+use crate::local_keeper::LocalDialer;
 
 #[derive(clap::Args)]
 pub struct StandaloneArgs {
@@ -61,7 +64,7 @@ async fn run_async(args: StandaloneArgs) -> anyhow::Result<()> {
     let mut properties = parse_properties(&properties);
     apply_overrides(&mut properties, &args.overrides)?;
     let config = BrokerConfig::from_properties(&properties)?;
-    let served = serve_until_signal(config).await;
+    let served = serve_with_until_signal(config, LocalDialer::to(&keeper)).await;
     keeper.shutdown().await;
     served
 }

@@ -80,11 +80,13 @@ pub struct KeeperConfig {
     /// How long a new connection may stay silent before its handshake
     /// (`zookeeper.nio.sessionlessCnxnTimeout`, a JVM property in ZooKeeper).
     pub sessionless_timeout_ms: u64,
+    /// `globalOutstandingLimit` (1000): writes in the pipeline at once; past it the server
+    /// stops reading requests until some are done, as ZooKeeper throttles.
+    pub global_outstanding_limit: usize,
 }
 
 /// Keys ZooKeeper accepts that Ferry reads but has no use for (yet); no warning for these.
 const ACCEPTED_KEYS: &[&str] = &[
-    "globalOutstandingLimit",
     "preAllocSize",
     "standaloneEnabled",
     "reconfigEnabled",
@@ -141,6 +143,7 @@ impl KeeperConfig {
             super_digest: None,
             container_check_interval_ms: 60_000,
             sessionless_timeout_ms: 10_000,
+            global_outstanding_limit: 1000,
         }
     }
 
@@ -173,6 +176,7 @@ impl KeeperConfig {
         config.client_port = number(get, "clientPort")?.unwrap_or(2181);
         config.client_port_address = parsed(get, "clientPortAddress")?;
         config.max_client_cnxns = number(get, "maxClientCnxns")?.unwrap_or(60);
+        config.global_outstanding_limit = number(get, "globalOutstandingLimit")?.unwrap_or(1000);
         let tick = config.tick_time_ms;
         config.min_session_timeout_ms = number(get, "minSessionTimeout")?.unwrap_or(2 * tick);
         config.max_session_timeout_ms = number(get, "maxSessionTimeout")?.unwrap_or(20 * tick);
@@ -264,6 +268,7 @@ fn is_known_key(key: &str) -> bool {
         "zookeeper.DigestAuthenticationProvider.superDigest",
         "znode.container.checkIntervalMs",
         "zookeeper.nio.sessionlessCnxnTimeout",
+        "globalOutstandingLimit",
     ];
     READ.contains(&key)
         || ACCEPTED_KEYS.contains(&key)

@@ -1,8 +1,10 @@
 //! Session liveness on the server that owns the sessions (the leader): when each session was
 //! last heard from, and which have gone quiet for longer than their timeout.
 //!
-//! Like ZooKeeper's `SessionTrackerImpl`, deadlines are rounded up to the next tick so that
-//! expiry is checked once per tick, not per session.
+//! A session's deadline is exactly its last sign of life plus its timeout (ZooKeeper's
+//! `SessionTrackerImpl` rounds deadlines up to the next tick instead); the server looks for
+//! expired sessions every half tick (`Keeper::expire_sessions`), so a session expires at most
+//! half a tick after its deadline, never before it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -44,7 +46,7 @@ impl SessionTracker {
     pub fn track(&self, session: i64, timeout_ms: i32) {
         let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
         self.lock()
-            .insert(session, (self.deadline(timeout), timeout));
+            .insert(session, (Instant::now() + timeout, timeout));
     }
 
     /// The session was heard from; says whether it is still tracked.
@@ -63,8 +65,8 @@ impl SessionTracker {
         self.lock().remove(&session);
     }
 
-    /// Sessions whose deadline has passed; they stay tracked until `forget`, so a slow close
-    /// is not submitted twice only if the caller forgets them first.
+    /// Sessions whose deadline has passed, no longer tracked from here on (so each expiry is
+    /// submitted once).
     pub fn expired(&self, now: Instant) -> Vec<i64> {
         let mut deadlines = self.lock();
         let expired: Vec<i64> = deadlines
@@ -80,10 +82,6 @@ impl SessionTracker {
 
     pub fn tick(&self) -> Duration {
         self.tick
-    }
-
-    fn deadline(&self, timeout: Duration) -> Instant {
-        Instant::now() + timeout
     }
 }
 

@@ -44,6 +44,15 @@ pub enum BatchError {
     OffsetsNotIncreasing { base_offset: i64, expected: i64 },
     #[error("record inside batch is malformed: {0}")]
     MalformedRecord(&'static str),
+    /// The batch's header and CRC are fine but its records are not (Kafka's
+    /// `InvalidRecordException`, answered with INVALID_RECORD): `record` is the index of the
+    /// record at fault inside the batch, if one is.
+    #[error("batch at position {position}{}: {reason}", record.map(|r| format!(", record {r}")).unwrap_or_default())]
+    InvalidRecord {
+        position: usize,
+        record: Option<i32>,
+        reason: String,
+    },
 }
 
 /// Errors returned by the log.

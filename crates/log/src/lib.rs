@@ -144,6 +144,7 @@ mod segment;
 mod time_index;
 mod time_lookup;
 mod truncate;
+mod validate;
 
 pub use batch::{
     compute_crc, set_base_offset, set_partition_leader_epoch, validate_record_set, verify_crc,
@@ -165,10 +166,13 @@ pub use epoch_cache::{
 pub use error::{BatchError, LogError, Result};
 pub use fault::FaultInjector;
 pub use fd_cache::Resources;
-pub use log::{AppendInfo, Log, OpenOptions, ReadResult, SegmentInfo, TimestampOffset};
+pub use log::{
+    AppendInfo, AppendOrigin, Log, OpenOptions, ReadResult, SegmentInfo, TimestampOffset,
+};
 pub use record::{read_varint, read_varlong, Record, RecordIter};
 pub use recovery::{RecoveryReport, Truncation};
 pub use retention::RetentionReport;
+pub use validate::{validate_batch_records, RecordRules, MAX_DECOMPRESSED};
 
 #[cfg(test)]
 mod log_tests;

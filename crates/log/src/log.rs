@@ -27,6 +27,7 @@ use crate::fd_cache::{lock, Resources};
 use crate::io;
 use crate::recovery::{self, RecoveryReport};
 use crate::segment::Segment;
+use crate::validate::{validate_batch_records, RecordRules};
 
 /// What the caller remembers about a log between runs (Kafka keeps these in the root checkpoint
 /// files, see [`crate::OffsetCheckpointFile`]).
@@ -204,6 +205,16 @@ impl Log {
         *self.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(view);
     }
 
+    /// Publishes the view `replace` builds, holding the view's lock while it runs: for a
+    /// change that must delete or rename files of segments the current view still lists.
+    /// Readers that take a view meanwhile wait for the new one, so a reader whose segment
+    /// vanished under it finds the replacement at its first retry.
+    pub(crate) fn replace_view(&self, replace: impl FnOnce() -> Result<View>) -> Result<()> {
+        let mut current = self.view.write().unwrap_or_else(PoisonError::into_inner);
+        *current = Arc::new(replace()?);
+        Ok(())
+    }
+
     pub(crate) fn lock_writer(&self) -> Result<MutexGuard<'_, WriterState>> {
         self.check_open()?;
         Ok(lock(&self.writer))
@@ -270,23 +281,33 @@ impl Log {
     }
 
     /// Appends a produce request's record set as leader: validates every batch (header, CRC,
-    /// size), then assigns offsets from the log end and stamps `leader_epoch`, rewriting the
-    /// buffer in place. Nothing is written unless every batch is valid.
+    /// size, and every record inside, decompressing compressed batches: see
+    /// [`crate::validate_batch_records`]), then assigns offsets from the log end and stamps
+    /// `leader_epoch`, rewriting the buffer in place. Nothing is written unless every batch is
+    /// valid; the validation runs before the writer lock is taken.
     pub fn append_as_leader(&self, records: &mut [u8], leader_epoch: i32) -> Result<AppendInfo> {
+        self.append_as_leader_from(records, leader_epoch, AppendOrigin::Client)
+    }
+
+    /// [`Log::append_as_leader`] for records of a given origin: the broker's own coordinators
+    /// may write control batches (transaction markers), clients may not.
+    pub fn append_as_leader_from(
+        &self,
+        records: &mut [u8],
+        leader_epoch: i32,
+        origin: AppendOrigin,
+    ) -> Result<AppendInfo> {
         self.check_open()?;
         let cfg = self.config();
         let mut headers = batch::validate_record_set(records, cfg.max_message_bytes)?;
+        let rules = RecordRules {
+            require_keys: cfg.cleanup_policy.compacts(),
+            from_client: origin == AppendOrigin::Client,
+            ..RecordRules::default()
+        };
         for h in &headers {
-            if h.records_count == 0
-                || i64::from(h.records_count) != i64::from(h.last_offset_delta) + 1
-            {
-                return Err(BatchError::InvalidField {
-                    position: h.position as usize,
-                    field: "recordsCount",
-                    value: h.records_count.into(),
-                }
-                .into());
-            }
+            let at = h.position as usize;
+            validate_batch_records(&records[at..at + h.total_size()], h, &rules)?;
         }
         let mut w = self.lock_writer()?;
         let mut next = self.log_end_offset();
@@ -490,13 +511,11 @@ impl Log {
             attempt += 1;
             match self.read_once(offset, max_bytes, max_offset) {
                 // A segment in our snapshot was deleted or replaced (retention, compaction swap,
-                // truncation): retry with a fresh view; the writer publishes it within moments.
-                Err(ReadErr::SegmentGone(_)) if attempt < 200 => {
-                    if attempt > 3 {
-                        std::thread::sleep(std::time::Duration::from_millis(1));
-                    }
-                    continue;
-                }
+                // truncation). Every such change publishes the new view before the files go
+                // (or while holding the view's lock), so a fresh view never lists it: retry at
+                // once, without sleeping. More than one retry only happens when another change
+                // raced this one.
+                Err(ReadErr::SegmentGone(_)) if attempt < MAX_READ_ATTEMPTS => continue,
                 Err(ReadErr::SegmentGone(e)) | Err(ReadErr::Other(e)) => return Err(e),
                 Ok(r) => return Ok(r),
             }
@@ -570,6 +589,18 @@ impl Log {
         io::sync_dir(self.res.faults(), &self.dir)
     }
 }
+
+/// Who wrote the records a leader appends (Kafka's `AppendOrigin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOrigin {
+    /// A producer: every record validated, no control batches.
+    Client,
+    /// The broker's own group or transaction coordinator.
+    Coordinator,
+}
+
+/// Reads retried when segments vanish under them before the error is returned.
+const MAX_READ_ATTEMPTS: usize = 16;
 
 /// Distinguishes "the segment was deleted under this reader" (retry with a fresh view) from
 /// real errors.

@@ -594,7 +594,12 @@ fn compaction_keeps_latest_per_key() {
         segment_bytes: 2048,
         ..small()
     };
-    let log = f.open(cfg);
+    // Written while the topic was not compacted yet (a compacted topic refuses records without
+    // a key), so the cleaner meets unkeyed records, as after a cleanup.policy change.
+    let log = f.open(LogConfig {
+        cleanup_policy: CleanupPolicy::Delete,
+        ..cfg.clone()
+    });
     let mut latest = std::collections::BTreeMap::new();
     for i in 0..200i64 {
         let key = format!("key{}", i % 7);
@@ -614,6 +619,7 @@ fn compaction_keeps_latest_per_key() {
         let info = log.append_as_leader(&mut b.build(), 0).unwrap();
         latest.insert(key, (info.base_offset, value));
     }
+    log.set_config(cfg).unwrap();
     let before_leo = log.log_end_offset();
     let active_base = log.segments().last().unwrap().base_offset;
     let before_active = read_all(&log, active_base);

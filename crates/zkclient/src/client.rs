@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::call::{Call, Command, Removal, Reply};
-use crate::conn::DEFAULT_MAX_FRAME;
+use crate::conn::{Dialer, TcpDialer, DEFAULT_MAX_FRAME};
 use crate::connect_string::ConnectString;
 use crate::error::{Error, Result};
 use crate::session::{Session, Settings, Shared};
@@ -25,13 +25,26 @@ pub type Events = mpsc::UnboundedReceiver<WatchedEvent>;
 const COMMAND_QUEUE: usize = 1024;
 
 /// Settings for a new session.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     connect_string: String,
     session_timeout: Duration,
     connect_timeout: Option<Duration>,
     max_frame: usize,
     resume: Option<(i64, Bytes)>,
+    dialer: Arc<dyn Dialer>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("connect_string", &self.connect_string)
+            .field("session_timeout", &self.session_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_frame", &self.max_frame)
+            .field("resume", &self.resume.as_ref().map(|(id, _)| id))
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
@@ -43,7 +56,14 @@ impl ClientBuilder {
             connect_timeout: None,
             max_frame: DEFAULT_MAX_FRAME,
             resume: None,
+            dialer: Arc::new(TcpDialer),
         }
+    }
+
+    /// How connections to the servers are opened (TCP unless told otherwise).
+    pub fn dialer(mut self, dialer: Arc<dyn Dialer>) -> Self {
+        self.dialer = dialer;
+        self
     }
 
     /// The session timeout to ask for; the server grants one within its
@@ -102,6 +122,7 @@ impl ClientBuilder {
             max_frame: self.max_frame,
             session_id,
             password,
+            dialer: self.dialer,
         };
         tokio::spawn(Session::new(settings, shared.clone(), status_tx, commands).run());
         let client = Client {

@@ -1,18 +1,58 @@
-//! One TCP connection to one server: dialling, the session handshake, and cutting the byte
+//! One connection to one server: dialling, the session handshake, and cutting the byte
 //! stream into frames. The session task owns at most one `Conn` at a time.
+//!
+//! The byte stream comes from a [`Dialer`]: TCP by default ([`TcpDialer`]); an embedding
+//! program may supply another (`ferry standalone` connects its broker to its own keeper
+//! through an in-process pipe, which no client connection limit counts).
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ferry_jute::{
     body_len, write_frame, ConnectRequest, ConnectResponse, Record, FRAME_HEADER_LEN,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// A byte stream to a server.
+pub trait Transport: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Transport for T {}
+
+/// What a dial yields.
+pub type DialFuture<'a> = Pin<Box<dyn Future<Output = io::Result<Box<dyn Transport>>> + Send + 'a>>;
+
+/// Opens byte streams to servers named by the connect string.
+pub trait Dialer: Send + Sync + 'static {
+    fn dial<'a>(&'a self, host: &'a str, port: u16) -> DialFuture<'a>;
+}
+
+/// Dials TCP: every address `host` resolves to, in turn.
+pub struct TcpDialer;
+
+impl Dialer for TcpDialer {
+    fn dial<'a>(&'a self, host: &'a str, port: u16) -> DialFuture<'a> {
+        Box::pin(async move {
+            let mut last_error = io::Error::new(io::ErrorKind::NotFound, "no address resolved");
+            for addr in tokio::net::lookup_host((host, port)).await? {
+                match TcpStream::connect(addr).await {
+                    Ok(stream) => {
+                        stream.set_nodelay(true)?;
+                        return Ok(Box::new(stream) as Box<dyn Transport>);
+                    }
+                    Err(error) => last_error = error,
+                }
+            }
+            Err(last_error)
+        })
+    }
+}
+
 pub(crate) struct Conn {
-    pub stream: TcpStream,
+    pub stream: Box<dyn Transport>,
     /// Bytes read but not yet cut into frames.
     pub rbuf: BytesMut,
     /// `host:port` as dialled.
@@ -25,36 +65,28 @@ fn invalid(message: String) -> io::Error {
 }
 
 impl Conn {
-    /// Dials `host:port` (every address it resolves to, in turn) and runs the handshake. The
-    /// caller bounds the whole with its connect timeout.
+    /// Dials `host:port` and runs the handshake. The caller bounds the whole with its connect
+    /// timeout.
     pub async fn open(
+        dialer: &Arc<dyn Dialer>,
         host: &str,
         port: u16,
         request: &ConnectRequest,
         max_frame: usize,
     ) -> io::Result<(Self, ConnectResponse)> {
-        let mut last_error = io::Error::new(io::ErrorKind::NotFound, "no address resolved");
-        for addr in tokio::net::lookup_host((host, port)).await? {
-            match TcpStream::connect(addr).await {
-                Ok(stream) => {
-                    stream.set_nodelay(true)?;
-                    let server = match host.contains(':') {
-                        true => format!("[{host}]:{port}"),
-                        false => format!("{host}:{port}"),
-                    };
-                    let mut conn = Self {
-                        stream,
-                        rbuf: BytesMut::with_capacity(16 * 1024),
-                        server,
-                        max_frame,
-                    };
-                    let response = conn.handshake(request).await?;
-                    return Ok((conn, response));
-                }
-                Err(error) => last_error = error,
-            }
-        }
-        Err(last_error)
+        let stream = dialer.dial(host, port).await?;
+        let server = match host.contains(':') {
+            true => format!("[{host}]:{port}"),
+            false => format!("{host}:{port}"),
+        };
+        let mut conn = Self {
+            stream,
+            rbuf: BytesMut::with_capacity(16 * 1024),
+            server,
+            max_frame,
+        };
+        let response = conn.handshake(request).await?;
+        Ok((conn, response))
     }
 
     async fn handshake(&mut self, request: &ConnectRequest) -> io::Result<ConnectResponse> {

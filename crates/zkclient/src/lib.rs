@@ -52,7 +52,7 @@ mod types;
 mod watch;
 
 pub use client::{Client, ClientBuilder, Events};
-pub use conn::DEFAULT_MAX_FRAME;
+pub use conn::{DialFuture, Dialer, TcpDialer, Transport, DEFAULT_MAX_FRAME};
 pub use connect_string::{ConnectString, DEFAULT_PORT};
 pub use error::{java_code_name, java_message, Error, Result};
 pub use multi::{Op, OpResult, ReadOp};

@@ -34,7 +34,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::call::{AuthReply, Call, CallResult, Command, Removal, Reply};
-use crate::conn::{connect_timeout, cut_frame, Conn};
+use crate::conn::{connect_timeout, cut_frame, Conn, Dialer};
 use crate::path::Chroot;
 use crate::state::{SessionStatus, State};
 use crate::watch::{Registration, WatchRegistry, WatchedEvent, Watcher};
@@ -88,6 +88,7 @@ pub(crate) struct Settings {
     /// A session to resume (id, password), or `(0, 16 zero bytes)` for a new one.
     pub session_id: i64,
     pub password: Bytes,
+    pub dialer: Arc<dyn Dialer>,
 }
 
 /// A request written to the server and not yet answered.
@@ -120,6 +121,7 @@ pub(crate) struct Session {
     next_host: usize,
     requested_timeout_ms: i32,
     max_frame: usize,
+    dialer: Arc<dyn Dialer>,
     session_id: i64,
     password: Bytes,
     timeout_ms: i32,
@@ -153,6 +155,7 @@ impl Session {
             max_frame: settings.max_frame,
             session_id: settings.session_id,
             password: settings.password,
+            dialer: settings.dialer,
             timeout_ms: settings.session_timeout_ms,
             last_zxid: 0,
             next_xid: 1,
@@ -248,8 +251,11 @@ impl Session {
                 read_only: false,
             };
             let limit = connect_timeout(self.timeout_ms, self.hosts.len());
-            let open =
-                tokio::time::timeout(limit, Conn::open(&host, port, &request, self.max_frame));
+            let dialer = self.dialer.clone();
+            let open = tokio::time::timeout(
+                limit,
+                Conn::open(&dialer, &host, port, &request, self.max_frame),
+            );
             tokio::pin!(open);
             let result = loop {
                 tokio::select! {
@@ -372,7 +378,7 @@ impl Session {
         let mut last_recv = Instant::now();
         let mut last_send = Instant::now();
         let mut close_deadline = None;
-        let (mut rd, mut wr) = stream.split();
+        let (mut rd, mut wr) = tokio::io::split(&mut stream);
         loop {
             if self.closing && close_deadline.is_none() {
                 self.send_close(&mut out);

@@ -16,7 +16,7 @@ use super::lock;
 const WRITE_ATTEMPTS: usize = 5;
 
 /// Why CreatePartitions failed for one topic.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum PartitionsError {
     #[error("Topic {0} does not exist")]
     UnknownTopic(String),
@@ -28,8 +28,10 @@ pub(crate) enum PartitionsError {
     InvalidReplicaAssignment(String),
     #[error("{0}")]
     InvalidReplicationFactor(String),
-    #[error("{0}")]
-    Zk(String),
+    #[error("ZooKeeper")]
+    Zk(#[source] ZkError),
+    #[error("the assignment of {0} kept changing; try again")]
+    Contended(String),
 }
 
 impl From<ZkError> for PartitionsError {
@@ -42,7 +44,8 @@ impl From<ZkError> for PartitionsError {
                 PartitionsError::InvalidReplicaAssignment(message)
             }
             ZkError::UnknownTopic { topic, .. } => PartitionsError::UnknownTopic(topic),
-            other => PartitionsError::Zk(other.to_string()),
+            ZkError::TooLarge { .. } => PartitionsError::InvalidPartitions(error.to_string()),
+            other => PartitionsError::Zk(other),
         }
     }
 }
@@ -112,6 +115,12 @@ impl Broker {
         assignments: Option<&[Vec<i32>]>,
         validate_only: bool,
     ) -> Result<(), PartitionsError> {
+        let max = self.config.max_partitions_per_topic;
+        if count > max {
+            return Err(PartitionsError::InvalidPartitions(format!(
+                "{count} partitions requested, at most {max} per topic (ferry.max.partitions.per.topic)"
+            )));
+        }
         let zk = self.zk.get();
         for _ in 0..WRITE_ATTEMPTS {
             let current = zk
@@ -143,9 +152,7 @@ impl Broker {
             tracing::info!(%topic, from = existing, to = count, "partitions added");
             return Ok(());
         }
-        Err(PartitionsError::Zk(format!(
-            "the assignment of {topic} kept changing; try again"
-        )))
+        Err(PartitionsError::Contended(topic.to_string()))
     }
 
     /// Starts following the assignment znodes of the given topics not followed yet.

@@ -1,19 +1,27 @@
 //! The group coordinator: every group this broker coordinates, the connections waiting on
 //! them, and the writes to `__consumer_offsets`.
 //!
-//! Groups live in one map behind a std mutex that is never held across an `.await`: a request
-//! takes the lock, runs the pure state machine ([`Group`]), appends what must be persisted (a
-//! short positional write to the local log, so a commit is on the log before it is
-//! acknowledged and records of one group are written in the order they happened), hands the
-//! answers it released to the members waiting for them, and lets go. A JoinGroup or SyncGroup
-//! that must wait parks a oneshot receiver and awaits it outside the lock; a connection serves
-//! one request at a time, so that only holds its own connection.
+//! Each group has its own lock; the map of groups has another, held only to find, add or
+//! remove a group, never while a group's records are written. A request takes its group's
+//! lock (a std mutex, never held across an `.await`), runs the pure state machine
+//! ([`Group`]), appends what must be persisted (a short positional write to the local log, so
+//! a commit is on the log before it is acknowledged and records of one group are written in
+//! the order they happened), hands the answers it released to the members waiting for them,
+//! and lets go: a slow append holds up its own group only. A JoinGroup or SyncGroup that must
+//! wait parks a oneshot receiver and awaits it outside the lock; a connection serves one
+//! request at a time, so that only holds its own connection.
+//!
+//! Lock order: the map, then a group; a group's lock is never held while the map's is taken.
+//! A group is removed (deleted, or expired with nothing left) by marking its cell removed
+//! under the group's lock and then dropping it from the map; a request that found the cell
+//! before that sees the mark and looks again.
 //!
 //! A background task ([`run_timers`]) ticks every group to expire sessions and end join
-//! phases whose time is up.
+//! phases whose time is up, one group at a time.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError, Weak};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_kafka_protocol::ErrorCode;
@@ -58,6 +66,35 @@ impl Slot {
     }
 }
 
+/// A JoinGroup's answer: now, or later through a channel.
+enum Answer<T> {
+    Now(T),
+    Later(oneshot::Receiver<T>),
+}
+
+/// A group's place in the map: its lock, and whether it was removed from the map.
+struct Cell {
+    slot: Mutex<Slot>,
+    removed: AtomicBool,
+}
+
+impl Cell {
+    fn new(group: Group) -> Arc<Self> {
+        Arc::new(Cell {
+            slot: Mutex::new(Slot::new(group)),
+            removed: AtomicBool::new(false),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
+    }
+}
+
 /// A summary for ListGroups.
 pub struct Listed {
     pub group_id: String,
@@ -67,7 +104,7 @@ pub struct Listed {
 
 pub struct GroupCoordinator {
     config: CoordinatorConfig,
-    groups: Mutex<HashMap<String, Slot>>,
+    groups: Mutex<HashMap<String, Arc<Cell>>>,
     /// Serializes creation of the offsets topic.
     creating: tokio::sync::Mutex<()>,
     origin: Instant,
@@ -95,8 +132,53 @@ impl GroupCoordinator {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Cell>>> {
         self.groups.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every group's cell, taken from the map at once (the map's lock is let go before any
+    /// group's is taken).
+    fn cells(&self) -> Vec<Arc<Cell>> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Runs `f` on a live group: the existing one, or (with `create`) a new one if there is
+    /// none. `None` when the group does not exist and may not be created.
+    fn with_group<R>(
+        &self,
+        group_id: &str,
+        create: Option<&dyn Fn() -> Group>,
+        f: impl FnOnce(&mut Slot) -> R,
+    ) -> Option<R> {
+        loop {
+            let cell = {
+                let mut groups = self.lock();
+                match (groups.get(group_id), create) {
+                    (Some(cell), _) => cell.clone(),
+                    (None, Some(make)) => groups
+                        .entry(group_id.to_string())
+                        .or_insert_with(|| Cell::new(make()))
+                        .clone(),
+                    (None, None) => return None,
+                }
+            };
+            let mut slot = cell.lock();
+            // Removed between the lookup and the lock: the map no longer has it, look again.
+            if cell.is_removed() {
+                continue;
+            }
+            return Some(f(&mut slot));
+        }
+    }
+
+    /// Drops groups from the map after their cells were marked removed.
+    fn forget(&self, removed: &[(String, Arc<Cell>)]) {
+        let mut groups = self.lock();
+        for (group_id, cell) in removed {
+            if groups.get(group_id).is_some_and(|c| Arc::ptr_eq(c, cell)) {
+                groups.remove(group_id);
+            }
+        }
     }
 
     /// Reads every group back from `__consumer_offsets` (broker start, before serving).
@@ -104,7 +186,7 @@ impl GroupCoordinator {
         let loaded = super::loader::load(broker, self.now())?;
         let mut groups = self.lock();
         groups.clear();
-        groups.extend(loaded.into_iter().map(|(id, g)| (id, Slot::new(g))));
+        groups.extend(loaded.into_iter().map(|(id, g)| (id, Cell::new(g))));
         Ok(())
     }
 
@@ -125,41 +207,35 @@ impl GroupCoordinator {
             tracing::warn!(%error, "offsets topic unavailable");
             return JoinResult::error(ErrorCode::CoordinatorNotAvailable, &member_id);
         }
-        let receiver = {
-            let now = self.now();
-            let mut groups = self.lock();
-            let slot = groups
-                .entry(group_id.to_string())
-                .or_insert_with(|| Slot::new(Group::new(group_id)));
+        let now = self.now();
+        let make = || Group::new(group_id);
+        let reply = self.with_group(group_id, Some(&make), |slot| {
             let mut fx = Effects::default();
-            let reply = slot.group.join(req, now, &self.config.limits, &mut fx);
-            let receiver = match reply {
-                Reply::Now(result) => Err(result),
+            let reply = match slot.group.join(req, now, &self.config.limits, &mut fx) {
+                Reply::Now(result) => Answer::Now(result),
                 Reply::Wait { member_id } => {
                     let (tx, rx) = oneshot::channel();
                     slot.joins.insert(member_id, tx);
-                    Ok(rx)
+                    Answer::Later(rx)
                 }
             };
             self.settle(broker, slot, fx);
-            receiver
-        };
-        match receiver {
-            Err(now) => now,
+            reply
+        });
+        match reply {
+            // Creating cannot fail; answer as for a group being unloaded.
+            None => JoinResult::error(ErrorCode::CoordinatorNotAvailable, &member_id),
+            Some(Answer::Now(result)) => result,
             // Replaced by a newer JoinGroup of the same member: this one is obsolete.
-            Ok(rx) => rx
+            Some(Answer::Later(rx)) => rx
                 .await
                 .unwrap_or_else(|_| JoinResult::error(ErrorCode::RebalanceInProgress, &member_id)),
         }
     }
 
     pub async fn sync(&self, broker: &Broker, group_id: &str, req: SyncRequest) -> SyncResult {
-        let receiver = {
-            let now = self.now();
-            let mut groups = self.lock();
-            let Some(slot) = groups.get_mut(group_id) else {
-                return Err(ErrorCode::UnknownMemberId);
-            };
+        let now = self.now();
+        let receiver = self.with_group(group_id, None, |slot| {
             let mut fx = Effects::default();
             let receiver = match slot.group.sync(req, now, &mut fx) {
                 Reply::Now(result) => Err(result),
@@ -171,6 +247,9 @@ impl GroupCoordinator {
             };
             self.settle(broker, slot, fx);
             receiver
+        });
+        let Some(receiver) = receiver else {
+            return Err(ErrorCode::UnknownMemberId);
         };
         match receiver {
             Err(now) => now,
@@ -186,10 +265,10 @@ impl GroupCoordinator {
         generation: i32,
     ) -> ErrorCode {
         let now = self.now();
-        match self.lock().get_mut(group_id) {
-            None => ErrorCode::UnknownMemberId,
-            Some(slot) => slot.group.heartbeat(member_id, instance, generation, now),
-        }
+        self.with_group(group_id, None, |slot| {
+            slot.group.heartbeat(member_id, instance, generation, now)
+        })
+        .unwrap_or(ErrorCode::UnknownMemberId)
     }
 
     /// One error per (member id, instance id).
@@ -200,24 +279,26 @@ impl GroupCoordinator {
         leaving: &[(String, Option<String>)],
     ) -> Vec<ErrorCode> {
         let now = self.now();
-        let mut groups = self.lock();
-        let Some(slot) = groups.get_mut(group_id) else {
-            return vec![ErrorCode::UnknownMemberId; leaving.len()];
-        };
-        let mut fx = Effects::default();
-        let errors = slot.group.leave(leaving, now, &self.config.limits, &mut fx);
-        self.settle(broker, slot, fx);
-        errors
+        self.with_group(group_id, None, |slot| {
+            let mut fx = Effects::default();
+            let errors = slot.group.leave(leaving, now, &self.config.limits, &mut fx);
+            self.settle(broker, slot, fx);
+            errors
+        })
+        .unwrap_or_else(|| vec![ErrorCode::UnknownMemberId; leaving.len()])
     }
 
-    /// Expires sessions and ends join phases for every group.
+    /// Expires sessions and ends join phases for every group, one group's lock at a time.
     pub fn tick(&self, broker: &Broker) {
         let now = self.now();
-        let mut groups = self.lock();
-        for slot in groups.values_mut() {
+        for cell in self.cells() {
+            let mut slot = cell.lock();
+            if cell.is_removed() {
+                continue;
+            }
             let mut fx = Effects::default();
             slot.group.tick(now, &self.config.limits, &mut fx);
-            self.settle(broker, slot, fx);
+            self.settle(broker, &mut slot, fx);
         }
     }
 
@@ -275,18 +356,6 @@ impl GroupCoordinator {
             return Err(ErrorCode::CoordinatorNotAvailable);
         }
         let now = self.now();
-        let mut groups = self.lock();
-        let slot = match groups.get_mut(group_id) {
-            Some(slot) => slot,
-            // Not managed by the coordinator (a simple consumer): the commit creates the group.
-            None if generation < 0 => groups
-                .entry(group_id.to_string())
-                .or_insert_with(|| Slot::new(Group::new(group_id))),
-            // Or a member of a generation this broker does not know (e.g. before a restart).
-            None => return Err(ErrorCode::IllegalGeneration),
-        };
-        slot.group
-            .check_commit(member_id, instance, generation, now)?;
         let records: Vec<_> = commits
             .iter()
             .map(|c| {
@@ -294,14 +363,24 @@ impl GroupCoordinator {
                 (key, Some(records::offset_value(&c.value)))
             })
             .collect();
-        self.write(broker, group_id, &records).map_err(|error| {
-            tracing::warn!(group = group_id, %error, "appending offsets failed");
-            ErrorCode::CoordinatorNotAvailable
-        })?;
-        for c in commits {
-            slot.group.offsets.insert((c.topic, c.partition), c.value);
-        }
-        Ok(())
+        // Not managed by the coordinator (a simple consumer): the commit creates the group. A
+        // member of a generation this broker does not know (e.g. from before a restart) does
+        // not.
+        let make = || Group::new(group_id);
+        let create = (generation < 0).then_some(&make as &dyn Fn() -> Group);
+        self.with_group(group_id, create, |slot| {
+            slot.group
+                .check_commit(member_id, instance, generation, now)?;
+            self.write(broker, group_id, &records).map_err(|error| {
+                tracing::warn!(group = group_id, %error, "appending offsets failed");
+                ErrorCode::CoordinatorNotAvailable
+            })?;
+            for c in commits {
+                slot.group.offsets.insert((c.topic, c.partition), c.value);
+            }
+            Ok(())
+        })
+        .unwrap_or(Err(ErrorCode::IllegalGeneration))
     }
 
     /// Committed offsets of a group: the partitions asked for (`None`: all of them).
@@ -310,9 +389,7 @@ impl GroupCoordinator {
         group_id: &str,
         wanted: Option<&[(String, i32)]>,
     ) -> Vec<((String, i32), Option<OffsetValue>)> {
-        let groups = self.lock();
-        let offsets = groups.get(group_id).map(|s| &s.group.offsets);
-        match wanted {
+        let answer = |offsets: Option<&BTreeMap<(String, i32), OffsetValue>>| match wanted {
             Some(wanted) => wanted
                 .iter()
                 .map(|tp| (tp.clone(), offsets.and_then(|o| o.get(tp)).cloned()))
@@ -322,17 +399,23 @@ impl GroupCoordinator {
                 .flatten()
                 .map(|(tp, v)| (tp.clone(), Some(v.clone())))
                 .collect(),
-        }
+        };
+        self.with_group(group_id, None, |slot| answer(Some(&slot.group.offsets)))
+            .unwrap_or_else(|| answer(None))
     }
 
     pub fn list(&self) -> Vec<Listed> {
         let mut listed: Vec<Listed> = self
-            .lock()
-            .values()
-            .map(|s| Listed {
-                group_id: s.group.id.clone(),
-                protocol_type: s.group.protocol_type().unwrap_or_default().to_string(),
-                state: s.group.state(),
+            .cells()
+            .iter()
+            .filter(|cell| !cell.is_removed())
+            .map(|cell| {
+                let s = cell.lock();
+                Listed {
+                    group_id: s.group.id.clone(),
+                    protocol_type: s.group.protocol_type().unwrap_or_default().to_string(),
+                    state: s.group.state(),
+                }
             })
             .collect();
         listed.sort_by(|a, b| a.group_id.cmp(&b.group_id));
@@ -341,44 +424,51 @@ impl GroupCoordinator {
 
     /// The group's protocol type and selected protocol (SyncGroup v5 repeats them).
     pub fn protocol_of(&self, group_id: &str) -> (Option<String>, Option<String>) {
-        self.lock().get(group_id).map_or((None, None), |s| {
+        self.with_group(group_id, None, |s| {
             (
                 s.group.protocol_type().map(str::to_string),
                 s.group.protocol().map(str::to_string),
             )
         })
+        .unwrap_or((None, None))
     }
 
     /// A copy of a group for DescribeGroups.
     pub fn snapshot(&self, group_id: &str) -> Option<Group> {
-        self.lock().get(group_id).map(|s| s.group.clone())
+        self.with_group(group_id, None, |s| s.group.clone())
     }
 
     /// Deletes an empty group: tombstones for its offsets and its metadata, then forgets it.
     pub fn delete_group(&self, broker: &Broker, group_id: &str) -> ErrorCode {
-        let mut groups = self.lock();
-        let Some(slot) = groups.get_mut(group_id) else {
+        let Some(cell) = self.lock().get(group_id).cloned() else {
             return ErrorCode::GroupIdNotFound;
         };
-        match slot.group.state() {
-            GroupState::Empty | GroupState::Dead => {}
-            _ => return ErrorCode::NonEmptyGroup,
-        }
-        let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = slot
-            .group
-            .offsets
-            .keys()
-            .map(|(topic, partition)| (records::offset_key(group_id, topic, *partition), None))
-            .collect();
-        tombstones.push((records::group_key(group_id), None));
-        if offsets_topic::partitions(broker).is_some() {
-            if let Err(error) = self.write(broker, group_id, &tombstones) {
-                tracing::warn!(group = group_id, %error, "writing group tombstones failed");
-                return ErrorCode::CoordinatorNotAvailable;
+        {
+            let mut slot = cell.lock();
+            if cell.is_removed() {
+                return ErrorCode::GroupIdNotFound;
             }
+            match slot.group.state() {
+                GroupState::Empty | GroupState::Dead => {}
+                _ => return ErrorCode::NonEmptyGroup,
+            }
+            let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = slot
+                .group
+                .offsets
+                .keys()
+                .map(|(topic, partition)| (records::offset_key(group_id, topic, *partition), None))
+                .collect();
+            tombstones.push((records::group_key(group_id), None));
+            if offsets_topic::partitions(broker).is_some() {
+                if let Err(error) = self.write(broker, group_id, &tombstones) {
+                    tracing::warn!(group = group_id, %error, "writing group tombstones failed");
+                    return ErrorCode::CoordinatorNotAvailable;
+                }
+            }
+            slot.group.mark_dead();
+            cell.removed.store(true, Ordering::Release);
         }
-        slot.group.mark_dead();
-        groups.remove(group_id);
+        self.forget(&[(group_id.to_string(), cell)]);
         ErrorCode::None
     }
 
@@ -388,23 +478,27 @@ impl GroupCoordinator {
     pub fn expire_offsets(&self, broker: &Broker) {
         let (now, wall_now) = (self.now(), wall_clock_ms());
         let retention = self.config.offsets_retention_ms;
-        let mut groups = self.lock();
         let mut vacated = Vec::new();
-        for (group_id, slot) in groups.iter_mut() {
+        for cell in self.cells() {
+            let mut slot = cell.lock();
+            if cell.is_removed() {
+                continue;
+            }
+            let group_id = slot.group.id.clone();
             let expired = slot.group.expired_offsets(now, wall_now, retention);
             if expired.is_empty() {
                 continue;
             }
             let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = expired
                 .iter()
-                .map(|(topic, partition)| (records::offset_key(group_id, topic, *partition), None))
+                .map(|(topic, partition)| (records::offset_key(&group_id, topic, *partition), None))
                 .collect();
             // Expiry only touches empty groups: with every offset gone there is nothing left.
             let vacant = expired.len() == slot.group.offsets.len();
             if vacant {
-                tombstones.push((records::group_key(group_id), None));
+                tombstones.push((records::group_key(&group_id), None));
             }
-            if let Err(error) = self.write(broker, group_id, &tombstones) {
+            if let Err(error) = self.write(broker, &group_id, &tombstones) {
                 tracing::warn!(group = %group_id, %error, "writing expired offsets' tombstones failed");
                 continue;
             }
@@ -413,14 +507,13 @@ impl GroupCoordinator {
             }
             tracing::info!(group = %group_id, offsets = expired.len(), "expired committed offsets");
             if vacant {
-                vacated.push(group_id.clone());
-            }
-        }
-        for group_id in vacated {
-            if let Some(mut slot) = groups.remove(&group_id) {
                 slot.group.mark_dead();
+                cell.removed.store(true, Ordering::Release);
+                drop(slot);
+                vacated.push((group_id, cell));
             }
         }
+        self.forget(&vacated);
     }
 
     /// Deletes committed offsets of topics the group does not consume (OffsetDelete). The
@@ -431,10 +524,20 @@ impl GroupCoordinator {
         group_id: &str,
         partitions: &[(String, i32)],
     ) -> Result<Vec<ErrorCode>, ErrorCode> {
-        let mut groups = self.lock();
-        let Some(slot) = groups.get_mut(group_id) else {
-            return Err(ErrorCode::GroupIdNotFound);
-        };
+        self.with_group(group_id, None, |slot| {
+            self.delete_offsets_of(broker, slot, partitions)
+        })
+        .unwrap_or(Err(ErrorCode::GroupIdNotFound))
+    }
+
+    fn delete_offsets_of(
+        &self,
+        broker: &Broker,
+        slot: &mut Slot,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<ErrorCode>, ErrorCode> {
+        let group_id = slot.group.id.clone();
+        let group_id = group_id.as_str();
         let group = &mut slot.group;
         let consumer = group.protocol_type() == Some("consumer");
         match group.state() {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ferry_log::{decompressed_records, BatchBuilder, BatchIter, Log, RecordIter};
+use ferry_log::{decompressed_records, AppendOrigin, BatchBuilder, BatchIter, Log, RecordIter};
 
 use crate::broker::Broker;
 use crate::replicas::ReplicaError;
@@ -94,7 +94,7 @@ pub fn append(
         builder.append(Some(key), value.as_deref(), now_ms);
     }
     let mut batch = builder.build();
-    log(broker, partition)?.append_as_leader(&mut batch, 0)?;
+    log(broker, partition)?.append_as_leader_from(&mut batch, 0, AppendOrigin::Coordinator)?;
     broker.replicas.notify_appended();
     Ok(())
 }

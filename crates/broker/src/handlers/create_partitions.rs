@@ -38,7 +38,7 @@ pub async fn handle(broker: &Broker, request: CreatePartitionsRequest) -> Create
                     request.validate_only,
                 )
                 .await
-                .map_err(|error| (code(&error), error.to_string()))
+                .map_err(|error| (code(&error), error_text(&error)))
         };
         let (error, message) = match outcome {
             Ok(()) => (ErrorCode::None, None),
@@ -57,6 +57,14 @@ pub async fn handle(broker: &Broker, request: CreatePartitionsRequest) -> Create
     }
 }
 
+/// The message with its causes, for the client.
+fn error_text(error: &PartitionsError) -> String {
+    match error {
+        PartitionsError::Zk(source) => format!("{error}: {source}"),
+        _ => error.to_string(),
+    }
+}
+
 fn code(error: &PartitionsError) -> ErrorCode {
     match error {
         PartitionsError::UnknownTopic(_) => ErrorCode::UnknownTopicOrPartition,
@@ -64,6 +72,6 @@ fn code(error: &PartitionsError) -> ErrorCode {
         PartitionsError::InvalidPartitions(_) => ErrorCode::InvalidPartitions,
         PartitionsError::InvalidReplicaAssignment(_) => ErrorCode::InvalidReplicaAssignment,
         PartitionsError::InvalidReplicationFactor(_) => ErrorCode::InvalidReplicationFactor,
-        PartitionsError::Zk(_) => ErrorCode::UnknownServerError,
+        PartitionsError::Zk(_) | PartitionsError::Contended(_) => ErrorCode::UnknownServerError,
     }
 }

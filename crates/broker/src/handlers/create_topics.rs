@@ -91,6 +91,7 @@ async fn create(
             "partitions must be >= 1".to_string(),
         ));
     }
+    check_partition_count(broker, partitions)?;
     let rf = match topic.replication_factor {
         -1 => broker.config.default_replication_factor,
         n => n,
@@ -115,6 +116,19 @@ async fn create(
     Ok((partitions, rf, overrides))
 }
 
+/// `ferry.max.partitions.per.topic`: a topic's partitions are znodes and log directories
+/// created in one request; past some thousands that request would overwhelm ZooKeeper.
+pub(super) fn check_partition_count(broker: &Broker, partitions: i32) -> Result<(), Refusal> {
+    let max = broker.config.max_partitions_per_topic;
+    if partitions > max {
+        return Err((
+            ErrorCode::InvalidPartitions,
+            format!("{partitions} partitions requested, at most {max} per topic (ferry.max.partitions.per.topic)"),
+        ));
+    }
+    Ok(())
+}
+
 /// The topic's config overrides, checked as AlterConfigs checks them.
 fn overrides(broker: &Broker, topic: &CreatableTopic) -> Result<BTreeMap<String, String>, Refusal> {
     let mut overrides = BTreeMap::new();
@@ -136,7 +150,9 @@ fn refusal(error: ZkError) -> Refusal {
     let code = match &error {
         ZkError::InvalidTopic { .. } => ErrorCode::InvalidTopicException,
         ZkError::TopicExists { .. } => ErrorCode::TopicAlreadyExists,
-        ZkError::InvalidPartitions { .. } => ErrorCode::InvalidPartitions,
+        ZkError::InvalidPartitions { .. } | ZkError::TooLarge { .. } => {
+            ErrorCode::InvalidPartitions
+        }
         ZkError::InvalidReplicaAssignment { .. } => ErrorCode::InvalidReplicaAssignment,
         _ => ErrorCode::UnknownServerError,
     };

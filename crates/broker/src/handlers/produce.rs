@@ -4,7 +4,9 @@
 //! this broker, so the append is acknowledged once it is in the log, unless acks=all asks for
 //! more in-sync replicas than there are (NOT_ENOUGH_REPLICAS, nothing written). acks=0 gets no response at all, as in Kafka.
 //! Validation is the log's: a batch with a bad CRC is CORRUPT_MESSAGE, one over
-//! `message.max.bytes` MESSAGE_TOO_LARGE, and nothing of a rejected partition is written.
+//! `message.max.bytes` MESSAGE_TOO_LARGE, one whose records do not parse (or lack the key a
+//! compacted topic needs) INVALID_RECORD naming the record, and nothing of a rejected partition
+//! is written.
 //!
 //! Idempotent batches (with a producer id) are checked against the partition's producer state
 //! (`crate::producers`): a retry of a recent batch is answered with its original base offset
@@ -12,7 +14,8 @@
 //! INVALID_PRODUCER_EPOCH.
 
 use ferry_kafka_protocol::messages::produce::{
-    PartitionProduceResponse, ProduceRequest, ProduceResponse, TopicProduceResponse,
+    BatchIndexAndErrorMessage, PartitionProduceResponse, ProduceRequest, ProduceResponse,
+    TopicProduceResponse,
 };
 use ferry_kafka_protocol::ErrorCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -182,10 +185,29 @@ fn respond(index: i32, result: Outcome) -> PartitionProduceResponse {
                 index,
                 error_code: produce_error(&error).code(),
                 base_offset: -1,
+                record_errors: record_errors(&error),
                 error_message: Some(error.to_string()),
                 ..Default::default()
             }
         }
+    }
+}
+
+/// The record at fault, for INVALID_RECORD answers (KIP-467): clients name it to the user.
+fn record_errors(error: &Refused) -> Vec<BatchIndexAndErrorMessage> {
+    match error {
+        Refused::Replica(ReplicaError::Log(LogError::InvalidBatch(
+            BatchError::InvalidRecord {
+                record: Some(index),
+                reason,
+                ..
+            },
+        ))) => vec![BatchIndexAndErrorMessage {
+            batch_index: *index,
+            batch_index_error_message: Some(reason.clone()),
+            ..Default::default()
+        }],
+        _ => Vec::new(),
     }
 }
 
@@ -204,7 +226,9 @@ fn produce_error(error: &Refused) -> ErrorCode {
         ReplicaError::Log(LogError::InvalidBatch(BatchError::TooLarge { .. })) => {
             ErrorCode::MessageTooLarge
         }
-        ReplicaError::Log(LogError::InvalidBatch(BatchError::Empty)) => ErrorCode::InvalidRecord,
+        ReplicaError::Log(LogError::InvalidBatch(
+            BatchError::Empty | BatchError::InvalidRecord { .. },
+        )) => ErrorCode::InvalidRecord,
         ReplicaError::Log(LogError::InvalidBatch(_)) => ErrorCode::CorruptMessage,
         other => error_code(other),
     }

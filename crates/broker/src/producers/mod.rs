@@ -421,9 +421,11 @@ mod tests {
         let log = open(dir.path());
         let p = PartitionProducers::new(&log);
         new_at(append(&p, &log, batch(5, 0, 0, 2)));
+        // Markers are written by a transaction coordinator, not through producer checks.
         let mut marker = BatchBuilder::new(1_000).producer(5, 0, -1).control();
         marker.append(None, Some(b"\0\0\0\0\0\0"), 1_000);
-        new_at(append(&p, &log, marker.build()));
+        log.append_as_leader_from(&mut marker.build(), 0, ferry_log::AppendOrigin::Coordinator)
+            .unwrap();
         assert_eq!(new_at(append(&p, &log, batch(5, 0, 2, 1))), 3);
         let replayed = PartitionProducers::new(&log);
         assert_eq!(new_at(append(&replayed, &log, batch(5, 0, 3, 1))), 4);

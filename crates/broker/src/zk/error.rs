@@ -42,6 +42,16 @@ pub enum ZkError {
     /// The node's data parsed but makes no sense (an unsupported version, a bad endpoint...).
     #[error("malformed data at {path}: {reason}")]
     Malformed { path: String, reason: String },
+    /// Data too large for one znode: ZooKeeper refuses a request over `jute.maxbuffer`.
+    #[error(
+        "{path} would hold {bytes} bytes, more than one ZooKeeper request may carry \
+         ({max} bytes under jute.maxbuffer's default): use fewer partitions"
+    )]
+    TooLarge {
+        path: String,
+        bytes: usize,
+        max: usize,
+    },
     /// Kafka's `InvalidTopicException`, with its message.
     #[error("{message}")]
     InvalidTopic { topic: String, message: String },

@@ -46,7 +46,7 @@ mod znode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ferry_zkclient::{Bytes, Client, ConnectString, Events};
+use ferry_zkclient::{Bytes, Client, ConnectString, Dialer, Events, TcpDialer};
 use znode::create_recursive;
 
 pub use broker_info::{BrokerInfo, EndPoint, VersionRange, BROKER_INFO_VERSION};
@@ -82,10 +82,19 @@ pub struct KafkaZk {
     origin: Option<Arc<Origin>>,
 }
 
-#[derive(Debug)]
 struct Origin {
     connect: String,
     session_timeout: Duration,
+    dialer: Arc<dyn Dialer>,
+}
+
+impl std::fmt::Debug for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Origin")
+            .field("connect", &self.connect)
+            .field("session_timeout", &self.session_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KafkaZk {
@@ -93,6 +102,16 @@ impl KafkaZk {
     /// string has a chroot, the chroot is first created (recursively, from a session without
     /// it), then the session that is kept is opened under it.
     pub async fn connect(connect: &str, session_timeout: Duration) -> Result<(Self, Events)> {
+        Self::connect_with(connect, session_timeout, Arc::new(TcpDialer)).await
+    }
+
+    /// [`KafkaZk::connect`] with connections opened by `dialer` (for a broker embedded beside
+    /// its keeper).
+    pub async fn connect_with(
+        connect: &str,
+        session_timeout: Duration,
+        dialer: Arc<dyn Dialer>,
+    ) -> Result<(Self, Events)> {
         let failed = |source| ZkError::Connect {
             connect: connect.to_string(),
             source,
@@ -101,6 +120,7 @@ impl KafkaZk {
         if let Some(root) = parsed.chroot.as_str() {
             let (bare, _events) = Client::builder(&parsed.hosts_display())
                 .session_timeout(session_timeout)
+                .dialer(dialer.clone())
                 .connect()
                 .await
                 .map_err(failed)?;
@@ -113,12 +133,14 @@ impl KafkaZk {
         }
         let (client, events) = Client::builder(connect)
             .session_timeout(session_timeout)
+            .dialer(dialer.clone())
             .connect()
             .await
             .map_err(failed)?;
         let origin = Origin {
             connect: connect.to_string(),
             session_timeout,
+            dialer,
         };
         Ok((
             Self {
@@ -134,7 +156,14 @@ impl KafkaZk {
     /// [`KafkaZk::connect`].
     pub async fn reconnect(&self) -> Result<(Self, Events)> {
         match &self.origin {
-            Some(origin) => Self::connect(&origin.connect, origin.session_timeout).await,
+            Some(origin) => {
+                Self::connect_with(
+                    &origin.connect,
+                    origin.session_timeout,
+                    origin.dialer.clone(),
+                )
+                .await
+            }
             None => Err(ZkError::Connect {
                 connect: String::new(),
                 source: ferry_zkclient::Error::BadArguments(

@@ -10,8 +10,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::Result;
+use super::error::{Result, ZkError};
 use super::json;
+
+/// The most a znode written here may hold: the client's `jute.maxbuffer` default (which
+/// Apache ZooKeeper's server shares), less room for the request around it.
+pub const MAX_ZNODE_BYTES: usize = ferry_zkclient::DEFAULT_MAX_FRAME - 4096;
 
 /// The replicas of one partition, and those of a reassignment in progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -96,7 +100,16 @@ impl TopicAssignment {
             adding_replicas: pick(|a| &a.adding_replicas),
             removing_replicas: pick(|a| &a.removing_replicas),
         };
-        json::encode(path, &out)
+        let data = json::encode(path, &out)?;
+        // Refused here, with its reason, rather than by the server dropping the session.
+        if data.len() > MAX_ZNODE_BYTES {
+            return Err(ZkError::TooLarge {
+                path: path.to_string(),
+                bytes: data.len(),
+                max: MAX_ZNODE_BYTES,
+            });
+        }
+        Ok(data)
     }
 
     /// Reads versions 1 to 3.

@@ -9,6 +9,7 @@ pub mod consumer_groups;
 pub mod dump_log;
 pub mod perf;
 mod perf_consume;
+mod perf_end_to_end;
 mod perf_produce;
 mod perf_stats;
 pub mod topics;

@@ -1,7 +1,8 @@
 //! `ferry perf produce`: kafka-producer-perf-test.sh. Sends `--num-records` records of
 //! `--record-size` random bytes, batches of `batch.size` bytes round-robin over the partitions,
 //! with up to `max.in.flight.requests.per.connection` Produce requests outstanding so one
-//! connection stays busy; prints Kafka's window and summary lines.
+//! connection stays busy; prints Kafka's window and summary lines. With `--throughput`, a
+//! batch's latency runs from when it was due to its acknowledgement.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -82,7 +83,7 @@ pub async fn run(mut args: PerfProduceArgs) -> anyhow::Result<ExitCode> {
     let mut next = 0usize;
     while sent < args.num_records {
         let n = per_batch.min(args.num_records - sent);
-        let n = throttle(args.throughput, start, sent, n).await;
+        let (n, intended) = throttle(args.throughput, start, sent, n).await;
         let timestamp = now_ms();
         let records: Vec<ProducerRecord> = (0..n)
             .map(|_| ProducerRecord {
@@ -100,7 +101,9 @@ pub async fn run(mut args: PerfProduceArgs) -> anyhow::Result<ExitCode> {
             acks,
             30_000,
         );
-        let created = Instant::now();
+        // Latency runs from when the batch was due, not when it went out: a producer held up
+        // by the broker is counted in full (no coordinated omission).
+        let created = intended;
         sent += n;
         if acks == 0 {
             leader.send_no_response(request)?;
@@ -143,16 +146,14 @@ async fn done(
 }
 
 /// With a throughput limit, waits until sending more is allowed and returns how many records
-/// to send now (fewer, so that batches do not burst past the limit).
-async fn throttle(throughput: f64, start: Instant, sent: u64, n: u64) -> u64 {
+/// to send now (fewer, so that batches do not burst past the limit) and when they were due.
+/// Without one, they are due now.
+async fn throttle(throughput: f64, start: Instant, sent: u64, n: u64) -> (u64, Instant) {
     if throughput <= 0.0 {
-        return n;
+        return (n, Instant::now());
     }
     let n = n.min((throughput / 10.0).ceil().max(1.0) as u64);
-    let due = Duration::from_secs_f64(sent as f64 / throughput);
-    let elapsed = start.elapsed();
-    if due > elapsed {
-        tokio::time::sleep(due - elapsed).await;
-    }
-    n
+    let due = start + Duration::from_secs_f64(sent as f64 / throughput);
+    tokio::time::sleep_until(due.into()).await;
+    (n, due)
 }

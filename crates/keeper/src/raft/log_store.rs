@@ -11,8 +11,16 @@
 //!
 //! An append is acknowledged to openraft (and so to the client) only after its bytes have
 //! been written, and, when `force_sync` is on (ZooKeeper's `forceSync=yes`, the default), after
-//! fdatasync. Entries that arrive while a sync runs are written and synced together.
-//! Recovery on open keeps every whole record and truncates a torn or corrupt tail.
+//! fdatasync. Entries that arrive while a sync runs are written and synced together. Every
+//! file operation (appends, truncation, `meta.json`, deleting purged segments) runs on the
+//! writer thread, in order; the async side only awaits its answers, so no async worker ever
+//! waits on a disk. Entries no longer cached are read back on tokio's blocking pool.
+//!
+//! Recovery on open keeps every whole record and cuts a torn tail: an incomplete last record
+//! of the last segment, or a last record (or trailing zeros) that a crash left half written.
+//! A corrupt record with anything after it is not a torn write: the entries after it may have
+//! been acknowledged, so the store refuses to open ([`LogStoreError::Corrupt`]) rather than
+//! forget them; `ferry keeper repair-log` cuts there explicitly ([`LogStore::repair`]).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -22,6 +30,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::oneshot;
 
 use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{LogState, OptionalSend, RaftLogReader, StorageIOError, Vote};
@@ -73,11 +83,50 @@ enum WriterCommand {
         segment: u64,
         offset: u64,
         delete: Vec<u64>,
-        done: mpsc::Sender<io::Result<()>>,
+        done: oneshot::Sender<io::Result<()>>,
     },
     Delete {
         segments: Vec<u64>,
     },
+    /// Replace `meta.json` (vote, last purged id) durably.
+    SaveMeta {
+        meta: Meta,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+}
+
+/// Why the log store cannot open.
+#[derive(Debug, thiserror::Error)]
+pub enum LogStoreError {
+    #[error("{op} {path}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "corrupt raft log record in {path} at byte {offset} ({reason}), with {bytes_after} more \
+         bytes and {later_segments} later segment(s) after it: they may hold acknowledged \
+         writes, so this server will not start. To cut the log there (losing them on this \
+         server), run `ferry keeper repair-log --config <zoo.cfg>`; an ensemble member can \
+         instead be emptied and resynced from the leader"
+    )]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+        bytes_after: u64,
+        later_segments: usize,
+    },
+}
+
+fn io_error<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> LogStoreError + 'a {
+    move |source| LogStoreError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// What recovery found; logged at startup.
@@ -102,16 +151,11 @@ fn segment_path(dir: &Path, base: u64) -> PathBuf {
 
 impl LogStore {
     /// Opens (creating if needed) the log in `dir`, recovering from an unclean stop.
-    pub fn open(dir: &Path, force_sync: bool) -> io::Result<(Self, Recovery)> {
-        fs::create_dir_all(dir)?;
-        let meta: Meta = match fs::read(dir.join("meta.json")) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Meta::default(),
-            Err(e) => return Err(e),
-        };
-        let mut segments = list_segments(dir)?;
-        let (entries, recovery, current_len) = recover(dir, &mut segments)?;
+    pub fn open(dir: &Path, force_sync: bool) -> Result<(Self, Recovery), LogStoreError> {
+        fs::create_dir_all(dir).map_err(io_error("create", dir))?;
+        let meta = read_meta(dir)?;
+        let mut segments = list_segments(dir).map_err(io_error("list", dir))?;
+        let (entries, recovery, current_len) = recover(dir, &mut segments, Mode::Open)?;
         let purged = meta.last_purged.map_or(0, |id| id.index + 1);
         let entries = entries
             .into_iter()
@@ -123,7 +167,8 @@ impl LogStore {
         let writer_written = written.clone();
         std::thread::Builder::new()
             .name("keeper-log-writer".into())
-            .spawn(move || write_loop(&writer_dir, commands, force_sync, &writer_written))?;
+            .spawn(move || write_loop(&writer_dir, commands, force_sync, &writer_written))
+            .map_err(io_error("start the writer thread for", dir))?;
         let store = Self {
             dir: dir.to_path_buf(),
             state: Arc::new(Mutex::new(State {
@@ -140,19 +185,18 @@ impl LogStore {
         Ok((store, recovery))
     }
 
+    /// Cuts the log in `dir` at its first corrupt record, deleting what follows it (the
+    /// explicit repair that [`LogStoreError::Corrupt`] asks for). Returns what was done.
+    pub fn repair(dir: &Path) -> Result<Recovery, LogStoreError> {
+        let mut segments = list_segments(dir).map_err(io_error("list", dir))?;
+        let (_, recovery, _) = recover(dir, &mut segments, Mode::Repair)?;
+        Ok(recovery)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A poisoned lock means a panic elsewhere already; the state itself is still consistent
         // because every mutation completes before the guard drops.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn save_meta(&self, meta: &Meta) -> io::Result<()> {
-        let tmp = self.dir.join("meta.json.tmp");
-        let mut file = File::create(&tmp)?;
-        file.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
-        file.sync_all()?;
-        fs::rename(&tmp, self.dir.join("meta.json"))?;
-        File::open(&self.dir)?.sync_all()
     }
 
     fn send(&self, command: WriterCommand) -> io::Result<()> {
@@ -160,6 +204,41 @@ impl LogStore {
             .send(command)
             .map_err(|_closed| io::Error::other("log writer thread has stopped"))
     }
+
+    /// Has the writer thread replace `meta.json`, and waits for it without blocking.
+    async fn save_meta(&self, meta: Meta) -> io::Result<()> {
+        let (done, result) = oneshot::channel();
+        self.send(WriterCommand::SaveMeta { meta, done })?;
+        result
+            .await
+            .map_err(|_gone| io::Error::other("log writer thread has stopped"))?
+    }
+}
+
+fn read_meta(dir: &Path) -> Result<Meta, LogStoreError> {
+    let path = dir.join("meta.json");
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| LogStoreError::Io {
+            op: "parse",
+            path,
+            source: io::Error::new(io::ErrorKind::InvalidData, e),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Meta::default()),
+        Err(source) => Err(LogStoreError::Io {
+            op: "read",
+            path,
+            source,
+        }),
+    }
+}
+
+fn write_meta(dir: &Path, meta: &Meta) -> io::Result<()> {
+    let tmp = dir.join("meta.json.tmp");
+    let mut file = File::create(&tmp)?;
+    file.write_all(&serde_json::to_vec(meta).map_err(io::Error::other)?)?;
+    file.sync_all()?;
+    fs::rename(&tmp, dir.join("meta.json"))?;
+    File::open(dir)?.sync_all()
 }
 
 impl State {
@@ -221,18 +300,46 @@ fn list_segments(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(segments)
 }
 
-/// Reads every segment; the first bad record ends the log there (the file is cut and any later
-/// segments removed).
+/// Whether recovery may cut more than a torn tail.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Cut only a torn tail; refuse anything else.
+    Open,
+    /// Cut at the first bad record, whatever follows (`repair-log`).
+    Repair,
+}
+
+/// True when the bad bytes at `offset` of the last segment are what a crash in the middle of
+/// an append leaves: a record cut short, a last record half overwritten, or zeros the file
+/// was extended with.
+fn is_torn_tail(bytes: &[u8], offset: usize, problem: &Decoded) -> bool {
+    let rest = &bytes[offset..];
+    match problem {
+        Decoded::Incomplete => true,
+        _ if rest.iter().all(|&b| b == 0) => true,
+        _ => {
+            let len = rest
+                .get(..4)
+                .map(|l| u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize);
+            len.is_some_and(|len| entry_codec::RECORD_HEADER_LEN + len == rest.len())
+        }
+    }
+}
+
+/// Reads every segment. A torn tail is cut; any other bad record fails the open (see
+/// [`LogStoreError::Corrupt`]), unless `mode` is [`Mode::Repair`], which cuts there and
+/// removes every later segment.
 fn recover(
     dir: &Path,
     segments: &mut Vec<u64>,
-) -> io::Result<(BTreeMap<u64, Located>, Recovery, u64)> {
+    mode: Mode,
+) -> Result<(BTreeMap<u64, Located>, Recovery, u64), LogStoreError> {
     let mut entries = BTreeMap::new();
     let mut recovery = Recovery::default();
     let mut current_len = 0;
     for (position, &segment) in segments.iter().enumerate() {
         let path = segment_path(dir, segment);
-        let bytes = fs::read(&path)?;
+        let bytes = fs::read(&path).map_err(io_error("read", &path))?;
         let mut offset = 0usize;
         let problem = loop {
             match entry_codec::decode(&bytes[offset..]) {
@@ -249,29 +356,43 @@ fn recover(
                     offset += size;
                 }
                 Decoded::Incomplete if offset == bytes.len() => break None,
-                Decoded::Incomplete => break Some("torn record".to_string()),
-                Decoded::Corrupt(why) => break Some(why),
+                other => break Some(other),
             }
         };
         current_len = offset as u64;
-        if let Some(why) = problem {
-            let dropped = &segments[position + 1..];
-            recovery.truncated = Some(format!(
-                "{}: {why} at byte {offset} of {}; cut there, {} later segment(s) removed",
-                path.display(),
-                bytes.len(),
-                dropped.len()
-            ));
-            OpenOptions::new()
-                .write(true)
-                .open(&path)?
-                .set_len(offset as u64)?;
-            for later in dropped {
-                fs::remove_file(segment_path(dir, *later))?;
-            }
-            segments.truncate(position + 1);
-            break;
+        let Some(problem) = problem else { continue };
+        let reason = match &problem {
+            Decoded::Corrupt(why) => why.clone(),
+            _ => "record cut short".to_string(),
+        };
+        let dropped = &segments[position + 1..];
+        let torn = dropped.is_empty() && is_torn_tail(&bytes, offset, &problem);
+        if !torn && mode == Mode::Open {
+            return Err(LogStoreError::Corrupt {
+                path,
+                offset: offset as u64,
+                reason,
+                bytes_after: (bytes.len() - offset) as u64,
+                later_segments: dropped.len(),
+            });
         }
+        recovery.truncated = Some(format!(
+            "{}: {reason} at byte {offset} of {}; cut there, {} later segment(s) removed",
+            path.display(),
+            bytes.len(),
+            dropped.len()
+        ));
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_len(offset as u64).and_then(|()| f.sync_all()))
+            .map_err(io_error("truncate", &path))?;
+        for later in dropped {
+            let later = segment_path(dir, *later);
+            fs::remove_file(&later).map_err(io_error("remove", &later))?;
+        }
+        segments.truncate(position + 1);
+        break;
     }
     recovery.entries = entries.len();
     Ok((entries, recovery, current_len))
@@ -326,6 +447,9 @@ fn write_loop(
                     if let Err(error) = remove_segments(dir, &segments) {
                         tracing::warn!(%error, "could not delete purged log segments");
                     }
+                }
+                WriterCommand::SaveMeta { meta, done } => {
+                    let _ = done.send(write_meta(dir, &meta));
                 }
             }
         }
@@ -427,7 +551,15 @@ impl RaftLogReader<TypeConfig> for LogStore {
                 .map(|(index, place)| (*place, state.cache.get(index).cloned()))
                 .unzip()
         };
-        self.fetch(places, cached)
+        if cached.iter().all(Option::is_some) {
+            return Ok(cached.into_iter().flatten().collect());
+        }
+        // Reading segment files blocks: not on an async worker.
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.fetch(places, cached))
+            .await
+            .map_err(io::Error::other)
+            .and_then(|read| read)
             .map_err(|e| storage_error(StorageIOError::read_logs, &e))
     }
 }
@@ -460,7 +592,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             state.meta.vote = Some(*vote);
             state.meta.clone()
         };
-        self.save_meta(&meta)
+        self.save_meta(meta)
+            .await
             .map_err(|e| storage_error(StorageIOError::write_vote, &e))
     }
 
@@ -532,7 +665,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        let (done, result) = mpsc::channel();
+        let (done, result) = oneshot::channel();
         {
             let mut state = self.lock();
             let Some(first) = state.entries.get(&log_id.index) else {
@@ -552,7 +685,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             .map_err(|e| storage_error(StorageIOError::write_logs, &e))?;
         }
         result
-            .recv()
+            .await
             .map_err(io::Error::other)
             .and_then(|r| r)
             .map_err(|e| storage_error(StorageIOError::write_logs, &e))
@@ -574,7 +707,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             }
             state.meta.clone()
         };
-        self.save_meta(&meta)
+        self.save_meta(meta)
+            .await
             .map_err(|e| storage_error(StorageIOError::write_logs, &e))
     }
 }
@@ -610,5 +744,103 @@ mod tests {
     #[test]
     fn passes_openraft_storage_suite() {
         Suite::test_all(Builder).unwrap();
+    }
+
+    fn blank(index: u64) -> Entry {
+        Entry {
+            log_id: crate::raft::log_id(1, 1, index),
+            payload: openraft::EntryPayload::Blank,
+        }
+    }
+
+    /// A segment file holding blank entries `1..=n`; returns its path and record offsets.
+    fn write_segment(dir: &Path, n: u64) -> (PathBuf, Vec<usize>) {
+        fs::create_dir_all(dir).unwrap();
+        let mut bytes = Vec::new();
+        let mut offsets = Vec::new();
+        for index in 1..=n {
+            offsets.push(bytes.len());
+            entry_codec::encode(&blank(index), &mut bytes);
+        }
+        let path = segment_path(dir, 1);
+        fs::write(&path, &bytes).unwrap();
+        (path, offsets)
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("raft");
+        let (path, offsets) = write_segment(&dir, 5);
+        let full = fs::metadata(&path).unwrap().len() as usize;
+        // The last record cut short.
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(full as u64 - 3)
+            .unwrap();
+        let (_store, recovery) = LogStore::open(&dir, false).expect("a torn tail is cut");
+        assert_eq!(recovery.entries, 4);
+        assert_eq!(fs::metadata(&path).unwrap().len() as usize, offsets[4]);
+        // Zeros after the last whole record (an extended, never written file end).
+        let mut bytes = fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[0; 100]);
+        fs::write(&path, &bytes).unwrap();
+        let (_store, recovery) = LogStore::open(&dir, false).expect("zeros are a torn tail");
+        assert_eq!(recovery.entries, 4);
+        // The last record overwritten in the middle (its CRC fails).
+        let mut bytes = fs::read(&path).unwrap();
+        let last = offsets[3] + 12;
+        bytes[last] ^= 0xff;
+        fs::write(&path, &bytes).unwrap();
+        let (_store, recovery) = LogStore::open(&dir, false).expect("a bad last record is torn");
+        assert_eq!(recovery.entries, 3);
+    }
+
+    #[test]
+    fn a_corrupt_record_in_the_middle_refuses_to_open_until_repaired() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("raft");
+        let (path, offsets) = write_segment(&dir, 5);
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[offsets[2] + 10] ^= 0xff;
+        fs::write(&path, &bytes).unwrap();
+        let error = LogStore::open(&dir, false).err().expect("refused");
+        let text = error.to_string();
+        assert!(
+            matches!(error, LogStoreError::Corrupt { offset, .. } if offset as usize == offsets[2]),
+            "{text}"
+        );
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains("repair-log"), "{text}");
+        // Nothing was cut by the refusal.
+        assert_eq!(fs::read(&path).unwrap(), bytes);
+        let repaired = LogStore::repair(&dir).expect("repair");
+        assert!(repaired.truncated.is_some());
+        let (_store, recovery) = LogStore::open(&dir, false).expect("opens after the repair");
+        assert_eq!(recovery.entries, 2);
+    }
+
+    #[test]
+    fn a_corrupt_segment_before_a_later_one_refuses_to_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("raft");
+        let (path, offsets) = write_segment(&dir, 3);
+        let full = fs::metadata(&path).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(full - 2)
+            .unwrap();
+        let mut later = Vec::new();
+        entry_codec::encode(&blank(4), &mut later);
+        fs::write(segment_path(&dir, 4), &later).unwrap();
+        let error = LogStore::open(&dir, false).err().expect("refused");
+        assert!(
+            matches!(error, LogStoreError::Corrupt { later_segments: 1, offset, .. } if offset as usize == offsets[2]),
+            "{error}"
+        );
     }
 }

@@ -196,7 +196,10 @@ impl StateMachine {
 }
 
 /// The zxid after `last` for a transaction in `term`: ZooKeeper's epoch in the high 32 bits,
-/// a counter restarting at 1 in every new term in the low 32.
+/// a counter restarting at 1 in every new term in the low 32. Zxids only grow: a term that
+/// outlasted 2^32 transactions would carry into the epoch bits (ZooKeeper forces a new
+/// election at that point instead; at a million writes a second that is 70 minutes of one
+/// term, which an ensemble's leader changes will bound).
 fn next_zxid(last: i64, term: u64) -> i64 {
     let epoch = term as i64;
     if last >> 32 < epoch {

@@ -1,11 +1,10 @@
 //! The HTTP admin endpoint (ZooKeeper's AdminServer): `GET /commands/<name>` answers JSON,
-//! `GET /metrics` answers Prometheus text. A minimal HTTP/1.1 server: one request per
-//! connection, no keep-alive, which every HTTP client handles.
+//! `GET /metrics` answers Prometheus text, on `ferry_net::http`.
 
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use ferry_net::http::{Request, Response};
+use tokio::net::TcpListener;
 
 use super::{four_letter, Keeper};
 
@@ -20,42 +19,17 @@ pub async fn spawn(keeper: &Arc<Keeper>) {
         Ok(listener) => {
             tracing::info!(%addr, "admin server listening");
             let keeper = keeper.clone();
-            tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(serve(keeper.clone(), stream));
+            tokio::spawn(ferry_net::http::serve(listener, move |request: Request| {
+                let (status, content_type, body) = route(&keeper, &request.path);
+                Response {
+                    status,
+                    content_type,
+                    body: body.into_bytes(),
                 }
-            });
+            }));
         }
         Err(error) => tracing::warn!(%addr, %error, "admin server not started"),
     }
-}
-
-async fn serve(keeper: Arc<Keeper>, mut stream: TcpStream) {
-    let mut request = Vec::new();
-    let mut buf = [0u8; 1024];
-    // Read the request head (bounded: 16 KiB, 5 s).
-    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => request.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    if read.is_err() {
-        return;
-    }
-    let head = String::from_utf8_lossy(&request);
-    let target = head.split_whitespace().nth(1).unwrap_or("/");
-    let path = target.split('?').next().unwrap_or("/");
-    let (status, content_type, body) = route(&keeper, path);
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(response.as_bytes()).await;
-    let _ = stream.shutdown().await;
 }
 
 fn route(keeper: &Keeper, path: &str) -> (&'static str, &'static str, String) {

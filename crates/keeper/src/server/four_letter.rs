@@ -146,6 +146,27 @@ pub fn metrics(keeper: &Keeper) -> Vec<(&'static str, String)> {
             keeper.started.elapsed().as_millis().to_string(),
         ),
     ]
+    .into_iter()
+    .chain(limit_metrics(keeper))
+    .collect()
+}
+
+/// The client limits reached since start (ZooKeeper's names where it has the figure).
+fn limit_metrics(keeper: &Keeper) -> Vec<(&'static str, String)> {
+    let limits = &keeper.limits;
+    let count = |name, counter: &ferry_net::LimitCounter| (name, counter.count().to_string());
+    vec![
+        count(
+            "zk_connection_rejected",
+            &keeper.registry.quotas.per_ip_refused,
+        ),
+        count("zk_request_throttle_wait_count", &limits.throttled),
+        count("zk_large_requests_rejected", &limits.oversize),
+        count("zk_connections_closed_slow_reader", &limits.slow_readers),
+        count("zk_connections_closed_idle", &limits.idle_closed),
+        count("zk_handshake_timeouts", &limits.handshake_timeouts),
+        ("zk_request_bytes_in_flight", limits.pool.used().to_string()),
+    ]
 }
 
 fn mntr(keeper: &Keeper) -> String {

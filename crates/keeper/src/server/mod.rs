@@ -4,6 +4,7 @@
 pub mod admin_http;
 mod connection;
 mod four_letter;
+mod limits;
 mod reads;
 mod registry;
 mod stats;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_jute::ephemeral_owner;
 use tokio::net::TcpListener;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::config::KeeperConfig;
 use crate::database::Database;
@@ -22,27 +24,57 @@ use crate::raft::{log_store::LogStore, network::PeerNetwork, state_machine::Stat
 use crate::sessions::SessionTracker;
 use crate::shared::Shared;
 use crate::txn::{Applied, Txn, TxnBatch, TxnKind};
+pub use limits::KeeperLimits;
 pub use registry::Registry;
 pub use stats::ServerStats;
 
+type RaftNode = openraft::BasicNode;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeeperError {
-    #[error("cannot open the raft log in {dir}: {source}")]
-    OpenLog {
-        dir: std::path::PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot load snapshot: {0}")]
+    #[error("cannot open the raft log")]
+    OpenLog(#[from] crate::raft::log_store::LogStoreError),
+    #[error("cannot load snapshot")]
     Snapshot(#[from] crate::raft::snapshot::SnapshotError),
-    #[error("raft: {0}")]
-    Raft(String),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("invalid raft settings (from tickTime)")]
+    RaftConfig(#[from] openraft::ConfigError),
+    #[error("raft stopped")]
+    RaftStopped(#[from] openraft::error::Fatal<u64>),
+    #[error("cannot initialise the raft group")]
+    Initialize(
+        #[from] openraft::error::RaftError<u64, openraft::error::InitializeError<u64, RaftNode>>,
+    ),
+    #[error("raft stopped before this server became the leader")]
+    NoLeader(#[source] tokio::sync::watch::error::RecvError),
+    #[error("cannot listen on {addr}")]
     Listen {
         addr: SocketAddr,
+        #[source]
         source: std::io::Error,
     },
+    #[error("write not committed")]
+    Write(#[source] ProposalError),
+    #[error(
+        "zoo.cfg names an ensemble (server ids {0:?}), which this version cannot run yet: each \
+         server would accept writes alone. Run one server (at most one server.N line)"
+    )]
+    EnsembleNotSupported(Vec<u64>),
+}
+
+/// Why a proposed write got no answer from the log. Cloned to every transaction of the entry
+/// that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProposalError {
     #[error("this server is not the leader")]
-    NotLeader,
+    NotLeader(#[source] openraft::error::ForwardToLeader<u64, RaftNode>),
+    #[error("the log refused the entry")]
+    Refused(#[source] openraft::error::ClientWriteError<u64, RaftNode>),
+    #[error("raft stopped")]
+    Stopped(#[source] openraft::error::Fatal<u64>),
+    #[error("raft dropped the entry without answering")]
+    Dropped,
+    #[error("the proposer has stopped")]
+    ProposerStopped,
 }
 
 /// A running keeper: configuration, replicated state, raft, and the local session and
@@ -54,6 +86,7 @@ pub struct Keeper {
     pub raft: Raft,
     pub sessions: SessionTracker,
     pub registry: Registry,
+    pub limits: Arc<KeeperLimits>,
     pub stats: ServerStats,
     pub node_id: u64,
     pub started: Instant,
@@ -62,7 +95,9 @@ pub struct Keeper {
 /// A transaction waiting to be proposed, with where its answer goes.
 struct Proposal {
     txn: Txn,
-    reply: tokio::sync::oneshot::Sender<Result<Applied, KeeperError>>,
+    reply: tokio::sync::oneshot::Sender<Result<Applied, ProposalError>>,
+    /// The client's `globalOutstandingLimit` slot, given back with the answer.
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 /// Most transactions in one log entry.
@@ -72,6 +107,10 @@ const MAX_BATCH: usize = 1000;
 const MAX_IN_FLIGHT: usize = 2;
 
 /// Batches queued transactions into log entries, in queue order.
+///
+/// The queue is unbounded, but what is in it is not: client writes each hold one of the
+/// `globalOutstandingLimit` slots until answered, and the server's own writes (session
+/// expiry, container reaping) are one per expired session or reaped node, each awaited.
 async fn propose(raft: Raft, mut queue: tokio::sync::mpsc::UnboundedReceiver<Proposal>) {
     let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     while let Some(first) = queue.recv().await {
@@ -85,31 +124,33 @@ async fn propose(raft: Raft, mut queue: tokio::sync::mpsc::UnboundedReceiver<Pro
                 Err(_) => break,
             }
         }
-        let (txns, replies): (Vec<Txn>, Vec<_>) =
-            batch.into_iter().map(|p| (p.txn, p.reply)).unzip();
+        let (txns, waiting): (Vec<Txn>, Vec<_>) = batch
+            .into_iter()
+            .map(|p| (p.txn, (p.reply, p.slot)))
+            .unzip();
         let answer = raft.client_write_ff(TxnBatch(txns)).await;
         tokio::spawn(async move {
             let outcome = match answer {
                 Ok(receiver) => match receiver.await {
                     Ok(Ok(response)) => Ok(response.data.0),
-                    Ok(Err(openraft::error::ClientWriteError::ForwardToLeader(_))) => {
-                        Err(KeeperError::NotLeader)
+                    Ok(Err(openraft::error::ClientWriteError::ForwardToLeader(to))) => {
+                        Err(ProposalError::NotLeader(to))
                     }
-                    Ok(Err(e)) => Err(KeeperError::Raft(e.to_string())),
-                    Err(e) => Err(KeeperError::Raft(e.to_string())),
+                    Ok(Err(error)) => Err(ProposalError::Refused(error)),
+                    Err(_dropped) => Err(ProposalError::Dropped),
                 },
-                Err(e) => Err(KeeperError::Raft(e.to_string())),
+                Err(fatal) => Err(ProposalError::Stopped(fatal)),
             };
             drop(permit);
             match outcome {
                 Ok(applied) => {
-                    for (reply, applied) in replies.into_iter().zip(applied) {
+                    for ((reply, _slot), applied) in waiting.into_iter().zip(applied) {
                         let _ = reply.send(Ok(applied));
                     }
                 }
                 Err(error) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(KeeperError::Raft(error.to_string())));
+                    for (reply, _slot) in waiting {
+                        let _ = reply.send(Err(error.clone()));
                     }
                 }
             }
@@ -127,13 +168,14 @@ impl Keeper {
     /// Opens the data directories, recovers state, and starts raft (initialising a one-voter
     /// group on first start).
     pub async fn start(config: KeeperConfig) -> Result<Arc<Self>, KeeperError> {
+        if config.servers.len() > 1 {
+            return Err(KeeperError::EnsembleNotSupported(
+                config.servers.keys().copied().collect(),
+            ));
+        }
         let node_id = config.my_id.unwrap_or(1);
         let log_dir = config.log_dir();
-        let (log, recovery) =
-            LogStore::open(&log_dir, config.force_sync).map_err(|source| KeeperError::OpenLog {
-                dir: log_dir.clone(),
-                source,
-            })?;
+        let (log, recovery) = LogStore::open(&log_dir, config.force_sync)?;
         if let Some(truncated) = &recovery.truncated {
             tracing::warn!(%truncated, "raft log had a torn tail");
         }
@@ -153,23 +195,11 @@ impl Keeper {
             max_in_snapshot_log_to_keep: 1000,
             ..Default::default()
         };
-        let raft_config = Arc::new(
-            raft_config
-                .validate()
-                .map_err(|e| KeeperError::Raft(e.to_string()))?,
-        );
-        let raft = Raft::new(node_id, raft_config, PeerNetwork, log, state_machine)
-            .await
-            .map_err(|e| KeeperError::Raft(e.to_string()))?;
-        if !raft
-            .is_initialized()
-            .await
-            .map_err(|e| KeeperError::Raft(e.to_string()))?
-        {
+        let raft_config = Arc::new(raft_config.validate()?);
+        let raft = Raft::new(node_id, raft_config, PeerNetwork, log, state_machine).await?;
+        if !raft.is_initialized().await? {
             let members = BTreeMap::from([(node_id, openraft::BasicNode::default())]);
-            raft.initialize(members)
-                .await
-                .map_err(|e| KeeperError::Raft(e.to_string()))?;
+            raft.initialize(members).await?;
         }
         let sessions = SessionTracker::new(
             Duration::from_millis(u64::from(config.tick_time_ms)),
@@ -178,13 +208,16 @@ impl Keeper {
         );
         let (proposals, queue) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(propose(raft.clone(), queue));
+        let limits = Arc::new(KeeperLimits::new(&config));
+        let registry = Registry::new(config.max_client_cnxns);
         let keeper = Arc::new(Self {
             config,
             proposals,
             shared,
             raft,
             sessions,
-            registry: Registry::default(),
+            registry,
+            limits,
             stats: ServerStats::default(),
             node_id,
             started: Instant::now(),
@@ -212,7 +245,7 @@ impl Keeper {
                     && m.last_applied.map(|id| id.index) >= m.last_log_index
             })
             .await
-            .map_err(|e| KeeperError::Raft(e.to_string()))?;
+            .map_err(KeeperError::NoLeader)?;
         Ok(())
     }
 
@@ -236,6 +269,17 @@ impl Keeper {
         tracing::info!(%addr, "keeper serving clients");
         self.accept_loop(listener).await;
         Ok(())
+    }
+
+    /// Serves a client connection from inside this process (a program embedding the keeper
+    /// reaches it through a pipe): exactly a TCP client's protocol and request path, but never
+    /// counted against `maxClientCnxns`, so clients filling their share cannot lock the
+    /// embedder out. `peer` is what `ip` ACLs see.
+    pub async fn serve_local<S>(self: Arc<Self>, stream: S, peer: SocketAddr)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    {
+        connection::serve_local(self, stream, peer).await
     }
 
     pub async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
@@ -262,18 +306,20 @@ impl Keeper {
         auth: Vec<(String, String)>,
         kind: TxnKind,
     ) -> Result<Applied, KeeperError> {
-        self.submit_nowait(session_id, cxid, auth, kind).await
+        self.submit_nowait(session_id, cxid, auth, kind, None).await
     }
 
     /// Queues a transaction for the log and returns a future for its answer, so a connection
     /// can pipeline writes while keeping answers in order. Transactions are proposed in the
-    /// order they are queued.
+    /// order they are queued. A client's write carries its `globalOutstandingLimit` slot,
+    /// given back once the log has answered.
     pub fn submit_nowait(
         &self,
         session_id: i64,
         cxid: i32,
         auth: Vec<(String, String)>,
         kind: TxnKind,
+        slot: Option<OwnedSemaphorePermit>,
     ) -> impl std::future::Future<Output = Result<Applied, KeeperError>> {
         let txn = Txn {
             session_id,
@@ -283,12 +329,13 @@ impl Keeper {
             kind,
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let queued = self.proposals.send(Proposal { txn, reply });
+        let queued = self.proposals.send(Proposal { txn, reply, slot });
         async move {
-            queued.map_err(|_stopped| KeeperError::Raft("the proposer has stopped".into()))?;
+            queued.map_err(|_stopped| KeeperError::Write(ProposalError::ProposerStopped))?;
             answer
                 .await
-                .map_err(|_dropped| KeeperError::Raft("the proposal was dropped".into()))?
+                .map_err(|_dropped| KeeperError::Write(ProposalError::ProposerStopped))?
+                .map_err(KeeperError::Write)
         }
     }
 

@@ -2,10 +2,11 @@
 //! holds which session, and what `cons` reports about each.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use ferry_net::{Admission, ConnectionQuotas, QuotaSettings};
 use tokio::sync::watch;
 
 /// Packets in and out of one connection; the connection counts, `cons` reads.
@@ -24,39 +25,68 @@ pub struct ConnectionInfo {
     pub packets: Arc<PacketCounters>,
 }
 
-#[derive(Default)]
 pub struct Registry {
     next_id: AtomicU64,
     inner: Mutex<Inner>,
+    /// `maxClientCnxns`, per client address.
+    pub quotas: Arc<ConnectionQuotas>,
 }
 
 #[derive(Default)]
 struct Inner {
-    per_ip: HashMap<IpAddr, u32>,
     connections: HashMap<u64, ConnectionInfo>,
 }
 
+/// A connection let in: its id, and what it holds until it leaves.
+pub struct Admitted {
+    pub id: u64,
+    pub peer: SocketAddr,
+    /// Becomes true when the connection must close itself.
+    pub closed: watch::Receiver<bool>,
+    pub packets: Arc<PacketCounters>,
+    /// Its place in the per-address count (none for in-process connections).
+    _quota: Option<Admission>,
+}
+
 impl Registry {
+    /// `max_client_cnxns`: connections per client address (0: no limit, as in ZooKeeper).
+    pub fn new(max_client_cnxns: u32) -> Self {
+        let settings = QuotaSettings {
+            max_per_ip: (max_client_cnxns > 0).then_some(max_client_cnxns as usize),
+            ..QuotaSettings::default()
+        };
+        Registry {
+            next_id: AtomicU64::new(0),
+            inner: Mutex::new(Inner::default()),
+            quotas: Arc::new(ConnectionQuotas::new(
+                settings,
+                "maxClientCnxns",
+                "maxClientCnxns",
+            )),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Admits a connection from `peer` unless that address already has `max` (0: no limit).
-    pub fn admit(
-        &self,
-        peer: SocketAddr,
-        max: u32,
-    ) -> Option<(u64, watch::Receiver<bool>, Arc<PacketCounters>)> {
-        let mut inner = self.lock();
-        let count = inner.per_ip.entry(peer.ip()).or_default();
-        if max > 0 && *count >= max {
-            return None;
-        }
-        *count += 1;
+    /// Admits a connection from `peer` unless that address already has `maxClientCnxns`
+    /// (refusals are counted and logged by the quotas).
+    pub fn admit(&self, peer: SocketAddr) -> Option<Admitted> {
+        let quota = self.quotas.admit(peer.ip()).ok()?;
+        Some(self.register(peer, Some(quota)))
+    }
+
+    /// Admits an in-process connection, which no client limit applies to.
+    pub fn admit_exempt(&self, peer: SocketAddr) -> Admitted {
+        self.register(peer, None)
+    }
+
+    fn register(&self, peer: SocketAddr, quota: Option<Admission>) -> Admitted {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let (close, closed) = watch::channel(false);
         let packets = Arc::new(PacketCounters::default());
-        inner.connections.insert(
+        self.lock().connections.insert(
             id,
             ConnectionInfo {
                 peer,
@@ -65,19 +95,17 @@ impl Registry {
                 packets: packets.clone(),
             },
         );
-        Some((id, closed, packets))
+        Admitted {
+            id,
+            peer,
+            closed,
+            packets,
+            _quota: quota,
+        }
     }
 
     pub fn leave(&self, id: u64) {
-        let mut inner = self.lock();
-        if let Some(info) = inner.connections.remove(&id) {
-            if let Some(count) = inner.per_ip.get_mut(&info.peer.ip()) {
-                *count -= 1;
-                if *count == 0 {
-                    inner.per_ip.remove(&info.peer.ip());
-                }
-            }
-        }
+        self.lock().connections.remove(&id);
     }
 
     /// Binds a session to a connection, closing any other connection that held it (a client

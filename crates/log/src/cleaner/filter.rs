@@ -6,7 +6,7 @@
 //! records are unchanged because each record stores its offset delta. A batch that loses nothing
 //! is copied byte for byte; one that loses everything is dropped.
 
-use crate::batch::{BatchHeader, Compression, HEADER_SIZE};
+use crate::batch::{BatchHeader, HEADER_SIZE};
 use crate::builder::RawHeader;
 use crate::cleaner::offset_map::OffsetMap;
 use crate::compression;
@@ -114,7 +114,6 @@ pub(crate) fn filter_batch(
         return Filtered::Undecodable;
     };
     let bytes = RawHeader::from_header(h).encode_with(&section, kept_count);
-    debug_assert!(codec == Compression::None || codec == Compression::Gzip);
     Filtered::Rewritten {
         bytes,
         removed,
@@ -125,6 +124,7 @@ pub(crate) fn filter_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::Compression;
     use crate::batch::{set_base_offset, validate_record_set};
     use crate::builder::BatchBuilder;
 

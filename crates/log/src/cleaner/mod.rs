@@ -302,40 +302,45 @@ impl Log {
         ));
         rename(&cleaned.log, &swap_path)?;
         io::sync_dir(faults, &self.dir)?; // commit point
-        for seg in group {
-            seg.delete_files(&self.res)?;
-        }
-        let seg = Segment::sealed(
-            &self.res,
-            &self.dir,
-            cleaned.base_offset,
-            group[0].interval(),
-            cleaned.size,
-            if cleaned.indexer.max_timestamp >= 0 {
-                cleaned.indexer.max_timestamp
-            } else {
-                cleaned.max_timestamp
-            },
-        );
-        rename(&cleaned.index, &seg.index_path)?;
-        rename(&cleaned.time_index, &seg.time_index_path)?;
-        rename(&swap_path, &seg.log_path)?;
+                                          // The old segments' files go and the cleaned one takes the first one's name while the
+                                          // view is locked: a reader never sees a listed segment whose files are not its own.
+        self.replace_view(|| {
+            for seg in group {
+                seg.delete_files(&self.res)?;
+            }
+            let seg = Segment::sealed(
+                &self.res,
+                &self.dir,
+                cleaned.base_offset,
+                group[0].interval(),
+                cleaned.size,
+                if cleaned.indexer.max_timestamp >= 0 {
+                    cleaned.indexer.max_timestamp
+                } else {
+                    cleaned.max_timestamp
+                },
+            );
+            rename(&cleaned.index, &seg.index_path)?;
+            rename(&cleaned.time_index, &seg.time_index_path)?;
+            rename(&swap_path, &seg.log_path)?;
+            seg.set_next_offset(view.segments[start + group.len()].base_offset);
+            self.res.cache_index(
+                seg.uid,
+                Arc::new(SegmentIndexes {
+                    offsets: cleaned.indexer.offsets,
+                    times: cleaned.indexer.times,
+                }),
+            );
+            let mut segments = view.segments[..start].to_vec();
+            segments.push(Arc::new(seg));
+            segments.extend_from_slice(&view.segments[start + group.len()..]);
+            Ok(View {
+                segments,
+                log_start_offset: view.log_start_offset,
+            })
+        })?;
+        // The renames are durable from here on (readers need not wait for it).
         io::sync_dir(faults, &self.dir)?;
-        seg.set_next_offset(view.segments[start + group.len()].base_offset);
-        self.res.cache_index(
-            seg.uid,
-            Arc::new(SegmentIndexes {
-                offsets: cleaned.indexer.offsets,
-                times: cleaned.indexer.times,
-            }),
-        );
-        let mut segments = view.segments[..start].to_vec();
-        segments.push(Arc::new(seg));
-        segments.extend_from_slice(&view.segments[start + group.len()..]);
-        self.publish(View {
-            segments,
-            log_start_offset: view.log_start_offset,
-        });
         w.dir_dirty = false;
         stats.segments_cleaned += group.len();
         stats.groups_written += 1;

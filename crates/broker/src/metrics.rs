@@ -1,0 +1,92 @@
+//! The broker's Prometheus page (`ferry.http.port`): the figures named as the common JMX
+//! exporters translate Kafka's MBeans where Kafka has the figure
+//! (`kafka.server:type=socket-server-metrics` -> `kafka_server_socket_server_metrics_*`,
+//! `kafka.network:type=SocketServer` -> `kafka_network_socketserver_*`), and ferry's own
+//! counters of limits reached, labelled by the configuration key that sets the limit.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use ferry_net::http::{Request, Response};
+use ferry_net::LimitCounter;
+use tokio::net::TcpListener;
+
+use crate::broker::Broker;
+
+/// Serves `/metrics` on `ferry.http.port` (on the listener's host) if it is set. A port in
+/// use is logged, not fatal: the Kafka port matters more.
+pub async fn spawn(broker: &Arc<Broker>) {
+    let Some(port) = broker.config.http_port else {
+        return;
+    };
+    let host = match broker.config.listener.host.as_str() {
+        "" => "0.0.0.0",
+        host => host,
+    };
+    let addr = format!("{host}:{port}");
+    match TcpListener::bind(&addr).await {
+        Ok(listener) => {
+            tracing::info!(%addr, "broker metrics listening");
+            let broker = Arc::downgrade(broker);
+            tokio::spawn(ferry_net::http::serve(
+                listener,
+                move |request: Request| match (broker.upgrade(), request.path.as_str()) {
+                    (Some(broker), "/metrics") => Response::prometheus(prometheus(&broker)),
+                    _ => Response::not_found(),
+                },
+            ));
+        }
+        Err(error) => tracing::warn!(%addr, %error, "broker metrics not started"),
+    }
+}
+
+/// The page's text.
+pub fn prometheus(broker: &Broker) -> String {
+    let net = &broker.net;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, value: u64| {
+        let _ = writeln!(out, "# TYPE {name} {kind}\n{name} {value}");
+    };
+    metric(
+        "kafka_server_socket_server_metrics_connection_count",
+        "gauge",
+        net.quotas.total() as u64,
+    );
+    metric(
+        "kafka_server_socket_server_metrics_connection_creation_total",
+        "counter",
+        net.accepted.load(Ordering::Relaxed),
+    );
+    metric(
+        "kafka_network_socketserver_memorypoolused",
+        "gauge",
+        net.pool.used() as u64,
+    );
+    if net.pool.capacity() != usize::MAX {
+        metric(
+            "kafka_network_socketserver_memorypoolavailable",
+            "gauge",
+            net.pool.capacity().saturating_sub(net.pool.used()) as u64,
+        );
+    }
+    let limits: [(&str, &LimitCounter); 7] = [
+        ("refused", &net.quotas.per_ip_refused),
+        ("refused", &net.quotas.total_refused),
+        ("waited", net.pool.exhausted()),
+        ("waited", &net.slots_full),
+        ("closed_idle", &net.idle_closed),
+        ("closed_stalled", &net.stalled_closed),
+        ("closed_oversize", &net.oversize),
+    ];
+    let _ = writeln!(out, "# TYPE ferry_broker_limit_reached_total counter");
+    for (outcome, counter) in limits {
+        let _ = writeln!(
+            out,
+            "ferry_broker_limit_reached_total{{limit=\"{}\",outcome=\"{outcome}\"}} {}",
+            counter.name(),
+            counter.count()
+        );
+    }
+    out
+}

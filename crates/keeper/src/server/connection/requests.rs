@@ -1,0 +1,241 @@
+//! Turning one request frame into a *step*: a future that resolves to the reply, queued in
+//! arrival order. Writes go to the log when they are read (so a session's writes pipeline);
+//! reads run when the responder reaches their step, after every earlier write of the session.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use ferry_jute::{
+    write_frame, AuthPacket, Bytes, ErrorCode, Id, OpCode, Reader as JuteReader, Record,
+    ReplyHeader, Request, RequestHeader, SyncResponse,
+};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::super::reads::Reader;
+use super::super::Keeper;
+use super::ConnectionError;
+use crate::txn::TxnKind;
+
+/// A queued answer: resolves to the reply frame and whether to close after sending it.
+pub type Step = Pin<Box<dyn Future<Output = (Vec<u8>, bool)> + Send>>;
+
+/// What a request asks of the connection.
+pub enum Action {
+    /// Queue this step.
+    Answer(Step),
+    /// A write for the log: it needs one of the `globalOutstandingLimit` slots first.
+    Write {
+        xid: i32,
+        kind: TxnKind,
+        close_after: bool,
+    },
+}
+
+/// Who is asking: the session and connection, and the identities `addauth` gave it.
+pub struct Caller<'a> {
+    pub keeper: &'a Arc<Keeper>,
+    pub session: i64,
+    pub connection: u64,
+    pub auth: &'a mut Vec<Id>,
+}
+
+pub fn reply(xid: i32, zxid: i64, err: i32, body: &[u8]) -> Vec<u8> {
+    let mut payload = ReplyHeader { xid, zxid, err }.to_bytes();
+    payload.extend_from_slice(body);
+    let mut frame = Vec::with_capacity(payload.len() + 4);
+    write_frame(&mut frame, &payload);
+    frame
+}
+
+fn ready(frame: Vec<u8>, close: bool) -> Action {
+    Action::Answer(Box::pin(std::future::ready((frame, close))))
+}
+
+impl Caller<'_> {
+    /// Decodes one request frame and says what to do with it.
+    pub fn handle(&mut self, body: &[u8]) -> Result<Action, ConnectionError> {
+        let keeper = self.keeper;
+        let mut r = JuteReader::new(body);
+        let header = RequestHeader::decode(&mut r)?;
+        let xid = header.xid;
+        let last_zxid = || keeper.shared.read().db.last_zxid;
+        let Ok(op) = OpCode::try_from(header.op) else {
+            // ZooKeeper answers UNIMPLEMENTED (zxid -1) and closes the connection.
+            tracing::info!(op = header.op, "unknown opcode, closing the connection");
+            return Ok(ready(
+                reply(xid, -1, ErrorCode::Unimplemented.code(), &[]),
+                true,
+            ));
+        };
+        let request_body = &body[r.position()..];
+        let request = Request::decode(op, &mut r)?;
+        Ok(match request {
+            Request::Ping => ready(reply(xid, last_zxid(), 0, &[]), false),
+            Request::Auth(packet) => {
+                let err = self.add_auth(&packet);
+                let failed = err != ErrorCode::Ok;
+                if failed {
+                    tracing::info!(scheme = %packet.scheme, "authentication failed, closing");
+                }
+                // ZooKeeper answers auth packets with zxid 0.
+                ready(reply(xid, 0, err.code(), &[]), failed)
+            }
+            Request::Sync(r) => Action::Answer(sync(keeper, xid, r.path)),
+            Request::Sasl => ready(
+                reply(xid, last_zxid(), ErrorCode::Unimplemented.code(), &[]),
+                false,
+            ),
+            Request::CloseSession => {
+                // The client is leaving: stop tracking it now rather than expiring it later.
+                keeper.sessions.forget(self.session);
+                Action::Write {
+                    xid,
+                    kind: TxnKind::CloseSession,
+                    close_after: true,
+                }
+            }
+            request if request.is_write() => Action::Write {
+                xid,
+                kind: TxnKind::Request {
+                    op: op.code(),
+                    body: Bytes::copy_from_slice(request_body),
+                },
+                close_after: false,
+            },
+            request => {
+                let keeper = keeper.clone();
+                let auth = self.auth.clone();
+                let (session, connection) = (self.session, self.connection);
+                Action::Answer(Box::pin(async move {
+                    let reader = Reader {
+                        shared: &keeper.shared,
+                        watcher: connection,
+                        session,
+                        auth: &auth,
+                    };
+                    let answer = reader
+                        .answer(&request)
+                        .unwrap_or(Err(ErrorCode::Unimplemented));
+                    let zxid = keeper.shared.read().db.last_zxid;
+                    let frame = match answer {
+                        Ok(body) => reply(xid, zxid, 0, &body),
+                        Err(code) => reply(xid, zxid, code.code(), &[]),
+                    };
+                    (frame, false)
+                }))
+            }
+        })
+    }
+
+    /// Queues a write for the log now, in arrival order; the step waits for its commit. The
+    /// slot is given back once the log has answered, whether or not the client reads it.
+    pub fn submit(
+        &self,
+        xid: i32,
+        kind: TxnKind,
+        close_after: bool,
+        slot: OwnedSemaphorePermit,
+    ) -> Step {
+        let auth = self
+            .auth
+            .iter()
+            .map(|id| (id.scheme.clone(), id.id.clone()))
+            .collect();
+        let pending = self
+            .keeper
+            .submit_nowait(self.session, xid, auth, kind, Some(slot));
+        let keeper = self.keeper.clone();
+        Box::pin(async move {
+            match pending.await {
+                Ok(applied) => (
+                    reply(xid, applied.zxid, applied.err, &applied.body),
+                    close_after,
+                ),
+                Err(error) => {
+                    tracing::warn!(%error, "write failed");
+                    let zxid = keeper.shared.read().db.last_zxid;
+                    (
+                        reply(xid, zxid, ErrorCode::ConnectionLoss.code(), &[]),
+                        true,
+                    )
+                }
+            }
+        })
+    }
+
+    /// `addauth` as ZooKeeper's providers do it: `digest` adds `user:hash` (and recognises the
+    /// super user), `ip` re-adds the connection's address; any other scheme fails, which closes
+    /// the connection.
+    fn add_auth(&mut self, packet: &AuthPacket) -> ErrorCode {
+        let id = match packet.scheme.as_str() {
+            "digest" => {
+                let credentials = String::from_utf8_lossy(&packet.auth);
+                let digest = crate::acl::digest(&credentials);
+                if self.keeper.config.super_digest.as_deref() == Some(digest.as_str()) {
+                    self.push_unique(Id {
+                        scheme: crate::acl::SUPER_SCHEME.into(),
+                        id: String::new(),
+                    });
+                }
+                Id {
+                    scheme: "digest".into(),
+                    id: digest,
+                }
+            }
+            "ip" => Id {
+                scheme: "ip".into(),
+                id: self.connection_ip(),
+            },
+            _ => return ErrorCode::AuthFailed,
+        };
+        self.push_unique(id);
+        ErrorCode::Ok
+    }
+
+    fn push_unique(&mut self, id: Id) {
+        if !self.auth.contains(&id) {
+            self.auth.push(id);
+        }
+    }
+
+    /// The connection's own `ip` identity, added at connect time.
+    fn connection_ip(&self) -> String {
+        self.auth
+            .iter()
+            .find(|id| id.scheme == "ip")
+            .map(|id| id.id.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `sync`: answer once this server has applied everything committed before the request.
+fn sync(keeper: &Arc<Keeper>, xid: i32, path: String) -> Step {
+    let keeper = keeper.clone();
+    Box::pin(async move {
+        let caught_up = match keeper.raft.ensure_linearizable().await {
+            Ok(read_log_id) => {
+                let target = read_log_id.map_or(0, |id| id.index);
+                let mut applied = keeper.shared.subscribe_applied();
+                let reached = applied.wait_for(|index| *index >= target).await.is_ok();
+                reached
+            }
+            Err(error) => {
+                tracing::warn!(%error, "sync could not confirm leadership");
+                false
+            }
+        };
+        let zxid = keeper.shared.read().db.last_zxid;
+        if caught_up {
+            (
+                reply(xid, zxid, 0, &SyncResponse { path }.to_bytes()),
+                false,
+            )
+        } else {
+            (
+                reply(xid, zxid, ErrorCode::ConnectionLoss.code(), &[]),
+                true,
+            )
+        }
+    })
+}
