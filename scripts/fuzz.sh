@@ -25,7 +25,10 @@ export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module \
   -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
   -Cllvm-args=-sanitizer-coverage-pc-table \
   -Cllvm-args=-sanitizer-coverage-trace-compares"
-cargo build --release --manifest-path fuzz/Cargo.toml --bins
+# An explicit --target keeps the instrumentation off build scripts and proc macros, as
+# cargo-fuzz does.
+HOST=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --release --manifest-path fuzz/Cargo.toml --bins --target "$HOST"
 
 failed=()
 for target in "${TARGETS[@]}"; do
@@ -33,7 +36,7 @@ for target in "${TARGETS[@]}"; do
   artifacts=target/fuzz-artifacts/$target
   mkdir -p "$corpus" "$artifacts"
   echo "== fuzzing $target for ${SECONDS_PER_TARGET}s"
-  if ! "$CARGO_TARGET_DIR/release/$target" -max_total_time="$SECONDS_PER_TARGET" \
+  if ! "$CARGO_TARGET_DIR/$HOST/release/$target" -max_total_time="$SECONDS_PER_TARGET" \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" \
       2>"target/fuzz-artifacts/$target.log"; then
     tail -40 "target/fuzz-artifacts/$target.log"
