@@ -1,31 +1,38 @@
 #!/usr/bin/env python3
-"""The broker's figures, measured with `ferry perf` (our Rust client) and with librdkafka
-(confluent-kafka) as the client, against one `ferry standalone` in one invocation.
+"""The broker's figures, measured in one invocation against one `ferry standalone` (release
+build, fresh data directory, free ports) by two clients side by side:
 
-Starts `ferry standalone` (release build, fresh data directory, free ports) and prints the
-lines of `ferry perf produce` / `ferry perf consume` (kafka-producer/consumer-perf-test's
-formats) for 100-byte and 1 KiB records, then, with librdkafka:
+- `ferry perf` (ferry's own Rust client): produce and consume throughput, and end-to-end
+  latency (`ferry perf end-to-end`);
+- `rdkafka-load` (benchmarks/rdkafka-load: librdkafka through the rdkafka crate, none of
+  ferry's code, client defaults unless named): produce throughput and end-to-end latency.
 
-- producer throughput, one partition, acks=1: 100-byte records (records/s) and 1 KiB records
-  (MB/s);
-- consumer throughput reading those records back (records/s, MB/s);
-- end-to-end latency (produce call -> consumer receives) at a fixed rate of 50,000 records/s:
-  p50/p99/p99.9/max (measured first, on a quiet broker);
-- the broker process's resident memory: idle after start, and its peak during the runs.
+Latency: acks=all, linger.ms=0, 100-byte records, one partition, 50,000 records/s for 10 s,
+measured from each record's *intended* send time (start + i / rate) to its receipt by a
+consumer in the same process, so a producer held up by the broker counts in full. Each latency
+line also shows the broker's own time for those Produce requests (from its `/metrics` page:
+last byte read to last byte of the answer written) and the loopback TCP loss probes and
+retransmissions the kernel made during the run (`nstat`): on the virtual machines these
+figures come from, a run that the kernel's retransmission timer hits shows a 200-600 ms stall
+that no user-space change removes. The first line is the machine's own wake-up latency (how
+late a 100 us sleep returns), the floor under every figure here.
 
-Each throughput run starts after a sync(2), so it does not pay for the previous run's dirty
-pages being written back. The librdkafka side is Python over librdkafka: each record costs a Python call, so its
-producer and consumer figures are a floor for what the broker sustains. Figures only; nothing
-here passes or fails.
+Throughput: acks=1, one partition, 100-byte and 1 KiB records, 300 MB per run; each run
+starts after a sync(2), so it does not pay for its predecessor's write-back. A broker writes
+into the page cache, so a run stays at memory speed only while the kernel lets dirty pages
+accumulate; past that it goes at the disk's speed, which the header line measures (dd with
+fdatasync): on the machines these figures come from, ~60 MB/s. Resident memory idle and at
+peak.
+Figures only; nothing here passes or fails.
 
-    cargo build --release -p ferry && python3 benchmarks/broker_bench.py [--records N]
+    cargo build --release -p ferry && python3 benchmarks/broker_bench.py
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
+import re
 import shutil
 import socket
 import struct
@@ -34,13 +41,12 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
-
-import confluent_kafka
-import confluent_kafka.admin
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+LOAD_DIR = REPO / "benchmarks" / "rdkafka-load"
 
 
 def free_port() -> int:
@@ -83,197 +89,158 @@ def wait_for_broker(port: int, timeout: float = 30) -> None:
     sys.exit("the broker did not start")
 
 
-def create_topic(bootstrap: str, topic: str, partitions: int = 1) -> None:
-    admin = confluent_kafka.admin.AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([confluent_kafka.admin.NewTopic(topic, partitions, 1)])[topic].result(30)
+def run(*command: str) -> str:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip()
 
 
-def produce(bootstrap: str, topic: str, records: int, size: int) -> tuple[float, float]:
-    """Produces `records` values of `size` bytes as fast as librdkafka takes them; returns
-    (records/s, MB/s) from the first call to the last acknowledgement."""
-    producer = confluent_kafka.Producer({
-        "bootstrap.servers": bootstrap, "acks": 1, "enable.idempotence": False,
-        "linger.ms": 5, "batch.size": 1_000_000, "queue.buffering.max.messages": 2_000_000,
-        "queue.buffering.max.kbytes": 2_000_000, "compression.type": "none",
-    })
-    value = b"x" * size
-    failed = []
-
-    def report(error, _message) -> None:
-        if error is not None:
-            failed.append(error)
-
-    start = time.perf_counter()
-    produce_one = producer.produce
-    for _ in range(records):
-        while True:
-            try:
-                produce_one(topic, value, on_delivery=report)
-                break
-            except BufferError:
-                producer.poll(0.001)
-    producer.flush(120)
-    elapsed = time.perf_counter() - start
-    if failed:
-        sys.exit(f"{len(failed)} deliveries failed, e.g. {failed[0]}")
-    return records / elapsed, records * size / elapsed / 1e6
+def wake_up_latency() -> str:
+    """How late a 100 us sleep returns on this machine (20,000 sleeps)."""
+    late = []
+    for _ in range(20_000):
+        start = time.perf_counter()
+        time.sleep(0.0001)
+        late.append((time.perf_counter() - start - 0.0001) * 1000)
+    late.sort()
+    at = lambda p: late[min(len(late) - 1, int(len(late) * p / 100))]  # noqa: E731
+    return (f"p50 {at(50):.2f} ms, p99 {at(99):.2f} ms, p99.9 {at(99.9):.2f} ms, "
+            f"max {late[-1]:.2f} ms")
 
 
-def consume(bootstrap: str, topic: str, records: int) -> tuple[float, float]:
-    """Reads `records` records from offset 0; the clock runs from the assignment on."""
-    consumer = confluent_kafka.Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"bench-{time.monotonic_ns()}",
-        "enable.auto.commit": False, "auto.offset.reset": "earliest",
-        "fetch.max.bytes": 52_428_800, "max.partition.fetch.bytes": 10_485_760,
-        "queued.min.messages": 1_000_000,
-    })
-    consumer.list_topics(topic, timeout=10)  # connected before the clock starts
-    got = total_bytes = 0
-    start = time.perf_counter()
-    consumer.assign([confluent_kafka.TopicPartition(topic, 0, 0)])
-    while got < records:
-        # Never more than remain: consume() waits for the full count or the timeout.
-        batch = consumer.consume(num_messages=min(10_000, records - got), timeout=5)
-        if not batch:
-            sys.exit(f"consumer stalled after {got} records")
-        for message in batch:
-            if message.error() is None:
-                got += 1
-                total_bytes += len(message.value())
-    elapsed = time.perf_counter() - start
-    consumer.close()
-    return got / elapsed, total_bytes / elapsed / 1e6
+def disk_write_speed(directory: Path) -> str:
+    """dd of 512 MiB with fdatasync into `directory`."""
+    target = directory / "dd-probe"
+    out = subprocess.run(["dd", "if=/dev/zero", f"of={target}", "bs=1M", "count=512",
+                          "conv=fdatasync"], capture_output=True, text=True).stderr
+    target.unlink(missing_ok=True)
+    return out.strip().splitlines()[-1] if out.strip() else "dd failed"
 
 
-def receive_latencies(bootstrap: str, topic: str, expected: int, ready, results) -> None:
-    """In its own process (the producer's pacing loop must not hold this one's GIL): consumes
-    `expected` records stamped with CLOCK_MONOTONIC (system-wide) and returns the latencies."""
-    consumer = confluent_kafka.Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"e2e-{time.monotonic_ns()}",
-        "enable.auto.commit": False, "fetch.wait.max.ms": 100, "fetch.min.bytes": 1,
-    })
-    consumer.assign([confluent_kafka.TopicPartition(topic, 0, 0)])
-    consumer.consume(num_messages=1, timeout=0.5)  # fetching before the producer starts
-    ready.set()
-    latencies: list[float] = []
-    deadline = time.monotonic() + 120
-    while len(latencies) < expected and time.monotonic() < deadline:
-        # poll, not consume(n): consume waits for n messages, which would be the latency.
-        message = consumer.poll(0.2)
-        if message is not None and message.error() is None:
-            sent = struct.unpack(">d", message.value()[:8])[0]
-            latencies.append((time.monotonic() - sent) * 1000)
-    consumer.close()
-    results.put(sorted(latencies))
+def tcp_counters() -> dict[str, int]:
+    """The kernel's TCP loss-probe and retransmission counters (absolute)."""
+    try:
+        out = subprocess.run(["nstat", "-az", "TcpRetransSegs", "TcpExtTCPLossProbes"],
+                             capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        return {}
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)", out, re.M)}
 
 
-def end_to_end(bootstrap: str, topic: str, rate: int, seconds: float) -> list[float]:
-    """Latencies (ms) from the produce call to the consumer's receipt, at `rate` records/s."""
-    expected = int(rate * seconds)
-    context = multiprocessing.get_context("spawn")
-    ready, results = context.Event(), context.Queue()
-    receiver = context.Process(target=receive_latencies,
-                               args=(bootstrap, topic, expected, ready, results))
-    receiver.start()
-    ready.wait(30)
-    producer = confluent_kafka.Producer({"bootstrap.servers": bootstrap, "acks": 1,
-                                         "linger.ms": 0, "enable.idempotence": False})
-    padding = b"x" * 92
-    # Paced in 1 ms ticks (rate/1000 records each), sleeping between ticks: a busy-wait would
-    # take a whole core from the broker on this 2-core machine and show up as latency.
-    per_tick = max(1, rate // 1000)
-    start = time.monotonic()
-    for i in range(0, expected, per_tick):
-        ahead = start + i / rate - time.monotonic()
-        if ahead > 0:
-            time.sleep(ahead)
-        for _ in range(min(per_tick, expected - i)):
-            producer.produce(topic, struct.pack(">d", time.monotonic()) + padding)
-        producer.poll(0)
-    producer.flush(30)
-    latencies = results.get(timeout=150)
-    receiver.join(30)
-    return latencies
+class BrokerMetrics:
+    """The broker's Produce request times, from its Prometheus page."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/metrics"
+
+    def produce_buckets(self) -> dict[str, int]:
+        text = urllib.request.urlopen(self.url, timeout=5).read().decode()
+        pattern = r'kafka_network_requestmetrics_totaltimems_bucket\{request="Produce",le="([^"]+)"\} (\d+)'
+        return {le: int(n) for le, n in re.findall(pattern, text)}
 
 
-def settle() -> None:
-    """Writes back the dirty pages earlier runs left, so that each run starts from the same
-    state instead of paying for its predecessor's write-back (gigabytes of it here)."""
+def produce_time_between(before: dict[str, int], after: dict[str, int]) -> str:
+    """The broker-side p99 and p99.9 bucket bounds of the Produce requests in between."""
+    delta = {le: after.get(le, 0) - before.get(le, 0) for le in after}
+    total = delta.get("+Inf", 0)
+    if total == 0:
+        return "no produce requests"
+
+    def bound(p: float) -> str:
+        for le, n in delta.items():
+            if n >= total * p / 100:
+                return f"<= {le} ms"
+        return "+Inf"
+    return f"{total:,} requests, p99 {bound(99)}, p99.9 {bound(99.9)}"
+
+
+def latency_runs(ferry: str, load: str, bootstrap: str, metrics: BrokerMetrics, runs: int) -> None:
+    rate, seconds = 50_000, 10
+    for i in range(runs):
+        for name, command in [
+            ("rdkafka-load", [load, "latency", bootstrap, "latency", str(rate), str(seconds), "all"]),
+            ("ferry perf", [ferry, "perf", "end-to-end", "--bootstrap-server", bootstrap,
+                            "--topic", "latency", "--num-records", str(rate * seconds),
+                            "--throughput", str(rate), "--producer-props", "acks=all"]),
+        ]:
+            before, tcp_before = metrics.produce_buckets(), tcp_counters()
+            out = run(*command)
+            after, tcp_after = metrics.produce_buckets(), tcp_counters()
+            tcp = ", ".join(f"{k} +{tcp_after[k] - tcp_before.get(k, 0)}" for k in tcp_after)
+            for line in out.splitlines():
+                print(f"[run {i + 1}] {name}: {line}")
+            print(f"[run {i + 1}]   broker Produce time: {produce_time_between(before, after)}; "
+                  f"kernel: {tcp or 'nstat not available'}")
+
+
+def ferry_perf_throughput(ferry: str, bootstrap: str, topic: str, records: int, size: int) -> None:
+    run(ferry, "topics", "--bootstrap-server", bootstrap, "--create", "--topic", topic,
+        "--partitions", "1")
     os.sync()
-
-
-def ferry_perf(ferry: str, bootstrap: str, topic: str, records: int, size: int) -> None:
-    """`ferry perf produce` then `ferry perf consume` on a fresh one-partition topic."""
-    create_topic(bootstrap, topic)
-    settle()
-    produced = subprocess.run(
-        [ferry, "perf", "produce", "--bootstrap-server", bootstrap, "--topic", topic,
-         "--num-records", str(records), "--record-size", str(size), "--throughput", "-1",
-         "--producer-props", "acks=1"], capture_output=True, text=True, check=True)
-    print(f"ferry perf produce {size} B: {produced.stdout.strip().splitlines()[-1]}")
-    consumed = subprocess.run(
-        [ferry, "perf", "consume", "--bootstrap-server", bootstrap, "--topic", topic,
-         "--messages", str(records)], capture_output=True, text=True, check=True)
-    header, figures = consumed.stdout.strip().splitlines()[-2:]
-    named = dict(zip((h.strip() for h in header.split(",")), (f.strip() for f in figures.split(","))))
+    produced = run(ferry, "perf", "produce", "--bootstrap-server", bootstrap, "--topic", topic,
+                   "--num-records", str(records), "--record-size", str(size), "--throughput",
+                   "-1", "--producer-props", "acks=1")
+    print(f"ferry perf produce {size} B: {produced.splitlines()[-1]}")
+    consumed = run(ferry, "perf", "consume", "--bootstrap-server", bootstrap, "--topic", topic,
+                   "--messages", str(records))
+    header, figures = consumed.splitlines()[-2:]
+    named = dict(zip((h.strip() for h in header.split(",")),
+                     (f.strip() for f in figures.split(","))))
     print(f"ferry perf consume {size} B: {float(named['nMsg.sec']):,.0f} records/s "
           f"({float(named['MB.sec']):.1f} MB/s)")
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p / 100))]
+def rdkafka_throughput(ferry: str, load: str, bootstrap: str, topic: str, records: int,
+                       size: int) -> None:
+    run(ferry, "topics", "--bootstrap-server", bootstrap, "--create", "--topic", topic,
+        "--partitions", "1")
+    os.sync()
+    print(run(load, "produce", bootstrap, topic, str(records), str(size), "1"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=2_000_000,
-                        help="100-byte records (twice as many for ferry perf)")
-    parser.add_argument("--kib-records", type=int, default=500_000,
-                        help="1 KiB records (twice as many for ferry perf)")
+    parser.add_argument("--records", type=int, default=3_000_000, help="100-byte records")
+    parser.add_argument("--kib-records", type=int, default=300_000, help="1 KiB records")
+    parser.add_argument("--latency-runs", type=int, default=3)
     parser.add_argument("--ferry", default=str(TARGET / "release" / "ferry"))
     args = parser.parse_args()
 
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
+                    str(LOAD_DIR / "Cargo.toml")], check=True)
+    load = str(LOAD_DIR / "target" / "release" / "rdkafka-load")
     workdir = Path(tempfile.mkdtemp(prefix="ferry-bench-"))
-    keeper_port, broker_port = free_port(), free_port()
+    keeper_port, broker_port, http_port = free_port(), free_port(), free_port()
     broker = subprocess.Popen(
         [args.ferry, "standalone", "--data-dir", str(workdir), "--keeper-port", str(keeper_port),
-         "--broker-port", str(broker_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--broker-port", str(broker_port), "--override", f"ferry.http.port={http_port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bootstrap = f"127.0.0.1:{broker_port}"
-    print(f"binary: {args.ferry}")
+    print(f"binary: {args.ferry}; load client: {run(load, 'version')}")
     try:
         started = time.perf_counter()
         wait_for_broker(broker_port)
         print(f"ferry standalone ready in {(time.perf_counter() - started) * 1000:.0f} ms")
+        print(f"machine wake-up latency (100 us sleeps): {wake_up_latency()}")
+        print(f"disk write (dd, 512 MiB, fdatasync): {disk_write_speed(workdir)}")
         time.sleep(1)
         print(f"idle RSS: {rss_mib(broker.pid):.1f} MiB (keeper + broker, one process)")
         peak = PeakRss(broker.pid)
         peak.start()
         # Latency first, before the throughput runs leave gigabytes of dirty pages for the
-        # kernel to write back (that write-back shows up as latency outliers).
-        print("-- librdkafka end-to-end latency")
-        create_topic(bootstrap, "latency")
-        lat = end_to_end(bootstrap, "latency", 50_000, 10)
-        print(f"end-to-end at 50,000 records/s ({len(lat):,} records): "
-              f"p50 {percentile(lat, 50):.2f} ms, p99 {percentile(lat, 99):.2f} ms, "
-              f"p99.9 {percentile(lat, 99.9):.2f} ms, max {lat[-1] if lat else float('nan'):.2f} ms")
-        print("-- ferry perf (Rust client, pipelined requests)")
-        ferry_perf(args.ferry, bootstrap, "perf-small", args.records * 2, 100)
-        ferry_perf(args.ferry, bootstrap, "perf-large", args.kib_records * 2, 1024)
-        print("-- librdkafka (confluent-kafka)")
-        create_topic(bootstrap, "small")
-        settle()
-        rps, mbps = produce(bootstrap, "small", args.records, 100)
-        print(f"produce 100 B, 1 partition, acks=1: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
-        create_topic(bootstrap, "large")
-        settle()
-        rps, mbps = produce(bootstrap, "large", args.kib_records, 1024)
-        print(f"produce 1 KiB, 1 partition, acks=1: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
-        rps, mbps = consume(bootstrap, "small", args.records)
-        print(f"consume 100 B: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
-        rps, mbps = consume(bootstrap, "large", args.kib_records)
-        print(f"consume 1 KiB: {rps:,.0f} records/s ({mbps:.1f} MB/s)")
+        # kernel to write back. A warm-up run first: the first records of a fresh broker open
+        # the log and, for the consumer's group, create __consumer_offsets.
+        run(args.ferry, "topics", "--bootstrap-server", bootstrap, "--create", "--topic",
+            "latency", "--partitions", "1")
+        run(load, "latency", bootstrap, "latency", "20000", "3", "all")
+        print("-- end-to-end latency, 50,000 records/s, acks=all, from the intended send time")
+        latency_runs(args.ferry, load, bootstrap, BrokerMetrics(http_port), args.latency_runs)
+        print("-- throughput, one partition, acks=1")
+        ferry_perf_throughput(args.ferry, bootstrap, "perf-small", args.records, 100)
+        rdkafka_throughput(args.ferry, load, bootstrap, "rdkafka-small", args.records, 100)
+        ferry_perf_throughput(args.ferry, bootstrap, "perf-large", args.kib_records, 1024)
+        rdkafka_throughput(args.ferry, load, bootstrap, "rdkafka-large", args.kib_records, 1024)
         peak.running = False
         print(f"peak RSS under load: {peak.peak:.1f} MiB; after: {rss_mib(broker.pid):.1f} MiB")
     finally:

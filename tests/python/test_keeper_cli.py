@@ -77,3 +77,51 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
     result = ferry("keeper", "start", "--foreground", "--config", str(tmp_path / "nope.cfg"))
     assert result.returncode != 0
     assert "nope.cfg" in result.stderr
+
+
+def test_an_ensemble_config_is_refused_until_ensembles_work(tmp_path):
+    """Three `server.N` lines would otherwise start three servers that each accept writes
+    alone (a silent split brain)."""
+    port = free_port()
+    config = write_config(tmp_path, port, "server.1=127.0.0.1:2888:3888\n"
+                          "server.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "myid").write_text("1\n")
+    result = ferry("keeper", "start", "--foreground", "--config", str(config), timeout=30)
+    assert result.returncode != 0
+    assert "ensemble" in result.stderr and "[1, 2, 3]" in result.stderr, result.stderr
+
+
+def test_repair_log_cuts_a_corrupt_middle_record_the_keeper_refused(tmp_path):
+    """A corrupt record with entries after it stops the keeper with a clear error naming the
+    file and offset; `repair-log` cuts there explicitly, and the keeper starts again."""
+    port = free_port()
+    config = write_config(tmp_path, port, "4lw.commands.whitelist=ruok\n")
+    started = ferry("keeper", "start", "--config", str(config))
+    assert started.returncode == 0, started.stderr
+    from kazoo.client import KazooClient
+    zk = KazooClient(hosts=f"127.0.0.1:{port}")
+    zk.start(timeout=20)
+    for i in range(50):
+        zk.create(f"/n{i}", b"x" * 100)
+    zk.stop()
+    zk.close()
+    assert ferry("keeper", "stop", "--config", str(config)).returncode == 0
+    segments = sorted((tmp_path / "data").rglob("log.*"))
+    assert segments, "no raft log segment"
+    segment = segments[0]
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    refused = ferry("keeper", "start", "--foreground", "--config", str(config), timeout=30)
+    assert refused.returncode != 0
+    assert str(segment) in refused.stderr and "repair-log" in refused.stderr, refused.stderr
+    repaired = ferry("keeper", "repair-log", "--config", str(config))
+    assert repaired.returncode == 0 and "repaired" in repaired.stdout, repaired.stderr
+    started = ferry("keeper", "start", "--config", str(config))
+    assert started.returncode == 0, started.stderr
+    try:
+        wait_until(lambda: four_letter_word("127.0.0.1", port, "ruok") == "imok", 20,
+                   what="the repaired keeper to serve")
+    finally:
+        ferry("keeper", "stop", "--config", str(config))

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use ferry_kafka_protocol::ApiKey;
 use ferry_net::http::{Request, Response};
 use ferry_net::LimitCounter;
 use tokio::net::TcpListener;
@@ -87,6 +88,23 @@ pub fn prometheus(broker: &Broker) -> String {
             counter.name(),
             counter.count()
         );
+    }
+    let name = "kafka_network_requestmetrics_totaltimems";
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (key, histogram) in net.request_time.iter().enumerate() {
+        let api = i16::try_from(key).ok().and_then(ApiKey::from_key);
+        if let (Some(api), true) = (api, histogram.count() > 0) {
+            histogram.write_prometheus(&mut out, name, &format!("request=\"{}\"", api.name()));
+        }
+    }
+    let name = "ferry_broker_request_max_ms";
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (key, histogram) in net.request_time.iter().enumerate() {
+        let api = i16::try_from(key).ok().and_then(ApiKey::from_key);
+        if let (Some(api), true) = (api, histogram.count() > 0) {
+            let max_ms = histogram.max().as_secs_f64() * 1000.0;
+            let _ = writeln!(out, "{name}{{request=\"{}\"}} {max_ms}", api.name());
+        }
     }
     out
 }

@@ -8,6 +8,7 @@
 //! | [`pool`] | a memory pool bounding the bytes of all requests being read at once |
 //! | [`quotas`] | connection counts, in all and per client address, with overrides |
 //! | [`limit`] | a limit reached: counted for the metrics, logged at most once per interval |
+//! | [`histogram`] | latency histograms for the metrics pages |
 //! | [`http`] | a minimal HTTP/1.1 server for the admin and metrics endpoints |
 //!
 //! Invariants:
@@ -19,12 +20,14 @@
 //!   connection (TCP backpressure), not the others.
 
 pub mod frame;
+pub mod histogram;
 pub mod http;
 pub mod limit;
 pub mod pool;
 pub mod quotas;
 
 pub use frame::{read_body, wait_readable, Frame};
+pub use histogram::Histogram;
 pub use limit::LimitCounter;
 pub use pool::{MemoryPool, Reservation};
 pub use quotas::{Admission, ConnectionQuotas, QuotaRefusal, QuotaSettings};

@@ -101,12 +101,20 @@ pub async fn serve(
                 }
             }
         };
+        let started = std::time::Instant::now();
         let (body, memory) = frame.into_parts();
+        let api_key = match body.get(..2) {
+            Some(&[a, b]) => i16::from_be_bytes([a, b]),
+            _ => -1,
+        };
         let answer = handlers::handle(&broker, Bytes::from(body), Some(peer)).await;
         // The request's bytes are done with once it is handled.
         drop((memory, slot));
         // acks=0 produce: no response at all.
-        let Some(response) = answer? else { continue };
+        let Some(response) = answer? else {
+            net.record_request(api_key, started.elapsed());
+            continue;
+        };
         let size = u32::try_from(response.len()).unwrap_or(u32::MAX);
         let written = timeout(limit, async {
             writer.write_u32(size).await?;
@@ -114,6 +122,7 @@ pub async fn serve(
             writer.flush().await
         })
         .await;
+        net.record_request(api_key, started.elapsed());
         match written {
             Ok(result) => result?,
             Err(_elapsed) => {

@@ -3,10 +3,13 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use ferry_net::{ConnectionQuotas, LimitCounter, MemoryPool};
+use ferry_net::{ConnectionQuotas, Histogram, LimitCounter, MemoryPool};
 use tokio::sync::Semaphore;
 
 use super::SocketSettings;
+
+/// Request times are kept for API keys up to this one (every key Kafka 2.x defines).
+pub const MAX_API_KEY: i16 = 67;
 
 pub struct NetState {
     pub settings: SocketSettings,
@@ -26,6 +29,9 @@ pub struct NetState {
     pub oversize: LimitCounter,
     /// Connections accepted since start.
     pub accepted: AtomicU64,
+    /// Time from a request's last byte read to its answer's last byte written, per API key
+    /// (Kafka's `RequestMetrics` `TotalTimeMs`, less the read).
+    pub request_time: Vec<Histogram>,
 }
 
 impl NetState {
@@ -46,7 +52,18 @@ impl NetState {
             stalled_closed: LimitCounter::new("connections.max.idle.ms"),
             oversize: LimitCounter::new("socket.request.max.bytes"),
             accepted: AtomicU64::new(0),
+            request_time: (0..=MAX_API_KEY).map(|_| Histogram::default()).collect(),
             settings,
+        }
+    }
+
+    /// Records how long a request of `api_key` took (keys out of range are not kept).
+    pub fn record_request(&self, api_key: i16, elapsed: std::time::Duration) {
+        if let Some(histogram) = usize::try_from(api_key)
+            .ok()
+            .and_then(|k| self.request_time.get(k))
+        {
+            histogram.record(elapsed);
         }
     }
 }

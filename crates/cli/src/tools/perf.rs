@@ -23,6 +23,6 @@ pub fn run(command: PerfCommand) -> anyhow::Result<ExitCode> {
     match command {
         PerfCommand::Produce(args) => run_async(perf_produce::run(args)),
         PerfCommand::Consume(args) => run_async(perf_consume::run(args)),
-        PerfCommand::EndToEnd(args) => run_async(perf_end_to_end::run(args)),
+        PerfCommand::EndToEnd(args) => perf_end_to_end::run_on_one_thread(args),
     }
 }
