@@ -38,14 +38,14 @@ def answers_api_versions(host: str, port: int, timeout: float = 2.0) -> bool:
     body = struct.pack(">hhih", 18, 0, 1, len(client_id)) + client_id
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(struct.pack(">i", len(body)) + body)
-        header = _read_exact(sock, 4)
+        header = read_exact(sock, 4)
         (size,) = struct.unpack(">i", header)
-        response = _read_exact(sock, size)
+        response = read_exact(sock, size)
     correlation_id, error_code = struct.unpack(">ih", response[:6])
     return correlation_id == 1 and error_code == 0
 
 
-def _read_exact(sock: socket.socket, n: int) -> bytes:
+def read_exact(sock: socket.socket, n: int) -> bytes:
     data = b""
     while len(data) < n:
         chunk = sock.recv(n - len(data))

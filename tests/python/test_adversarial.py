@@ -29,6 +29,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from kazoo.client import KazooClient
 
 from kafka_servers import Standalone, answers_api_versions
+from kafka_servers import read_exact as recv_exact
 from servers import four_letter_word, wait_until
 
 MiB = 1 << 20
@@ -167,16 +168,6 @@ def zk_request(xid: int, op: int, body: bytes) -> bytes:
 def jute_string(s: str) -> bytes:
     data = s.encode()
     return struct.pack(">i", len(data)) + data
-
-
-def recv_exact(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
 
 
 def closed_by_server(sock: socket.socket, within: float) -> bool:

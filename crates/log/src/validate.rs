@@ -475,30 +475,21 @@ mod tests {
         check(&batch, &RecordRules::default()).expect("within the default limit");
     }
 
-    #[test]
-    fn garbage_never_panics() {
-        let mut seed = 0x9e37_79b9_u64;
-        for len in 0..400 {
-            let section: Vec<u8> = (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    seed as u8
-                })
-                .collect();
-            for codec in [
+    proptest::proptest! {
+        #[test]
+        fn garbage_never_panics(
+            section in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            count in 1i32..6,
+            codec in 0usize..5,
+        ) {
+            let codec = [
                 Compression::None,
                 Compression::Gzip,
                 Compression::Snappy,
                 Compression::Lz4,
                 Compression::Zstd,
-            ] {
-                let _ = check(
-                    &raw_batch(1 + (len % 5), &section, codec),
-                    &RecordRules::default(),
-                );
-            }
+            ][codec];
+            let _ = check(&raw_batch(count, &section, codec), &RecordRules::default());
         }
     }
 }

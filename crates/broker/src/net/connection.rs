@@ -76,18 +76,7 @@ pub async fn serve(
             Ok(ferry_net::read_body(&mut reader, len, &net.pool).await?)
         })
         .await;
-        let frame = match frame {
-            Ok(frame) => frame?,
-            Err(_elapsed) => {
-                net.stalled_closed.hit(format_args!(
-                    "closing {peer}: request not complete within {limit:?}"
-                ));
-                return Err(ConnectionError::Stalled {
-                    what: "request",
-                    limit,
-                });
-            }
-        };
+        let frame = frame.map_err(|_elapsed| stalled(&broker, peer, "request"))??;
         let slot = match net.request_slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
             Err(_) => {
@@ -123,17 +112,16 @@ pub async fn serve(
         })
         .await;
         net.record_request(api_key, started.elapsed());
-        match written {
-            Ok(result) => result?,
-            Err(_elapsed) => {
-                net.stalled_closed.hit(format_args!(
-                    "closing {peer}: answer not taken within {limit:?}"
-                ));
-                return Err(ConnectionError::Stalled {
-                    what: "answer",
-                    limit,
-                });
-            }
-        }
+        written.map_err(|_elapsed| stalled(&broker, peer, "answer"))??;
     }
+}
+
+/// A request that did not arrive, or an answer that was not taken, within
+/// `connections.max.idle.ms`: counted, and the connection's end.
+fn stalled(broker: &Broker, peer: SocketAddr, what: &'static str) -> ConnectionError {
+    let limit = broker.net.settings.max_idle;
+    broker.net.stalled_closed.hit(format_args!(
+        "closing {peer}: {what} not complete within {limit:?}"
+    ));
+    ConnectionError::Stalled { what, limit }
 }

@@ -100,13 +100,17 @@ impl TestServer {
         }
     }
 
+    /// Waits until the server on our port is this one: its `conf` names our data directory.
+    /// (A free port can be handed out twice; a server that lost the race for it exits, and
+    /// `ruok` alone would be answered by the other test's server.)
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            if ruok(&self.hosts) {
+            let managed = self.managed.as_mut().expect("a managed server");
+            let data_dir = managed.dir.path().join("data").display().to_string();
+            if four_letter(&self.hosts, "conf").contains(&format!("dataDir={data_dir}")) {
                 return;
             }
-            let managed = self.managed.as_mut().expect("a managed server");
             if let Ok(Some(status)) = managed.child.try_wait() {
                 panic!(
                     "the test ZooKeeper server exited ({status}) before serving:\n{}",
@@ -116,7 +120,7 @@ impl TestServer {
             }
             assert!(
                 Instant::now() < deadline,
-                "the test ZooKeeper server did not answer ruok within 90 s"
+                "the test ZooKeeper server did not answer conf within 90 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -134,17 +138,18 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
-fn ruok(hosts: &str) -> bool {
+/// The answer to a four-letter command, empty when the server does not answer.
+fn four_letter(hosts: &str, command: &str) -> String {
     let Ok(mut stream) = TcpStream::connect(hosts) else {
-        return false;
+        return String::new();
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"ruok").is_err() {
-        return false;
+    if stream.write_all(command.as_bytes()).is_err() {
+        return String::new();
     }
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
-    answer == "imok"
+    answer
 }
 
 /// The server's command line: ferry keeper or Apache ZooKeeper.
