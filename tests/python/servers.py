@@ -14,6 +14,7 @@ used, and stop any left running.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -59,11 +60,35 @@ def wait_until(condition: Callable[[], T], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+# Ports handed out by `free_port`: below Linux's ephemeral range (32768-60999), so no client
+# connection's local port can take one between the test choosing it and its server binding it,
+# and split between pytest-xdist workers (PYTEST_XDIST_WORKER gw0, gw1, ...), so that two
+# workers never choose the same one.
+_PORT_BLOCK = 3000
+_handed_out: set[int] = set()
+
+
+def _port_range() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    first = 20000 + (index % 4) * _PORT_BLOCK
+    return range(first, first + _PORT_BLOCK)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, never handed out before in
+    this process."""
+    candidates = [p for p in _port_range() if p not in _handed_out]
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {_port_range()}")
 
 
 def four_letter_word(host: str, port: int, word: str, timeout: float = 5.0) -> str:

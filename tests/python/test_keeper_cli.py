@@ -79,17 +79,18 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
     assert "nope.cfg" in result.stderr
 
 
-def test_an_ensemble_config_is_refused_until_ensembles_work(tmp_path):
-    """Three `server.N` lines would otherwise start three servers that each accept writes
-    alone (a silent split brain)."""
+def test_an_ensemble_server_without_its_myid_is_a_clear_error(tmp_path):
     port = free_port()
     config = write_config(tmp_path, port, "server.1=127.0.0.1:2888:3888\n"
                           "server.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n")
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "myid").write_text("1\n")
     result = ferry("keeper", "start", "--foreground", "--config", str(config), timeout=30)
     assert result.returncode != 0
-    assert "ensemble" in result.stderr and "[1, 2, 3]" in result.stderr, result.stderr
+    assert "myid is missing" in result.stderr, result.stderr
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "myid").write_text("7\n")
+    result = ferry("keeper", "start", "--foreground", "--config", str(config), timeout=30)
+    assert result.returncode != 0
+    assert "no server.7 line" in result.stderr, result.stderr
 
 
 def test_repair_log_cuts_a_corrupt_middle_record_the_keeper_refused(tmp_path):

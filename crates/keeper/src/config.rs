@@ -226,6 +226,28 @@ impl KeeperConfig {
         Ok(config)
     }
 
+    /// Takes the client address of this server's `server.N` line (`[clientAddr:]clientPort`,
+    /// after the `;`), which ZooKeeper 3.5+ lets stand in for `clientPort`.
+    pub fn apply_client_address(&mut self, client: &str) -> Result<(), ConfigError> {
+        let key = "server.N client address";
+        let (addr, port) = match client.rsplit_once(':') {
+            Some((addr, port)) => (Some(addr), port),
+            None => (None, client),
+        };
+        self.client_port = port
+            .trim()
+            .parse()
+            .map_err(|e: std::num::ParseIntError| invalid(key, client, &e.to_string()))?;
+        if let Some(addr) = addr {
+            let ip: IpAddr = addr
+                .trim()
+                .parse()
+                .map_err(|e: std::net::AddrParseError| invalid(key, client, &e.to_string()))?;
+            self.client_port_address = Some(ip);
+        }
+        Ok(())
+    }
+
     /// Where the raft log lives: dataLogDir if set, else dataDir.
     pub fn log_dir(&self) -> PathBuf {
         self.data_log_dir

@@ -11,7 +11,10 @@
 //!
 //! Invariants:
 //! - The replicated state ([`database::Database`]) changes only by applying committed log
-//!   entries, deterministically; zxid = log index.
+//!   entries, deterministically; a transaction's zxid is `term << 32 | n` (n counting within
+//!   the term), the same on every replica.
+//! - In an ensemble ([`ensemble`]) only the leader appends: the other servers forward their
+//!   clients' writes to it and answer once their own replica has applied them.
 //! - A client sees a watch event before any answer that reflects the change.
 //! - No lock is held across an `.await`; lock order is state, then watches.
 //! - Bytes from the network or the disk never cause a panic.
@@ -19,6 +22,7 @@
 pub mod acl;
 pub mod config;
 pub mod database;
+pub mod ensemble;
 pub mod ops;
 pub mod path;
 pub mod raft;

@@ -6,7 +6,7 @@
 //! expired sessions every half tick (`Keeper::expire_sessions`), so a session expires at most
 //! half a tick after its deadline, never before it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -14,12 +14,16 @@ pub struct SessionTracker {
     tick: Duration,
     deadlines: Mutex<HashMap<i64, (Instant, Duration)>>,
     next_id: Mutex<i64>,
+    /// Sessions heard from since the last report to the leader; `None` on a standalone
+    /// server, which has no one to report to.
+    touched: Option<Mutex<HashSet<i64>>>,
 }
 
 impl SessionTracker {
     /// `server_id` goes in the top byte of every session id, as in ZooKeeper, so ids from
-    /// different servers never collide.
-    pub fn new(tick: Duration, server_id: u64) -> Self {
+    /// different servers never collide. `report_touches`: remember which sessions were heard
+    /// from, for a server that reports them to its leader.
+    pub fn new(tick: Duration, server_id: u64, report_touches: bool) -> Self {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
@@ -28,6 +32,32 @@ impl SessionTracker {
             tick,
             deadlines: Mutex::new(HashMap::new()),
             next_id: Mutex::new(base | ((server_id as i64 & 0xff) << 56)),
+            touched: report_touches.then(Mutex::default),
+        }
+    }
+
+    fn note_touched(&self, session: i64) {
+        if let Some(touched) = &self.touched {
+            touched
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(session);
+        }
+    }
+
+    /// The sessions heard from since the last call.
+    pub fn take_touched(&self) -> Vec<i64> {
+        self.touched.as_ref().map_or_else(Vec::new, |touched| {
+            std::mem::take(&mut *touched.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .collect()
+        })
+    }
+
+    /// Puts back sessions whose report did not reach the leader.
+    pub fn retouch(&self, sessions: Vec<i64>) {
+        for session in sessions {
+            self.note_touched(session);
         }
     }
 
@@ -45,12 +75,14 @@ impl SessionTracker {
     /// Starts (or restarts) tracking a session with the given timeout.
     pub fn track(&self, session: i64, timeout_ms: i32) {
         let timeout = Duration::from_millis(timeout_ms.max(0) as u64);
+        self.note_touched(session);
         self.lock()
             .insert(session, (Instant::now() + timeout, timeout));
     }
 
     /// The session was heard from; says whether it is still tracked.
     pub fn touch(&self, session: i64) -> bool {
+        self.note_touched(session);
         let mut deadlines = self.lock();
         match deadlines.get_mut(&session) {
             Some((deadline, timeout)) => {
@@ -91,7 +123,7 @@ mod tests {
 
     #[test]
     fn ids_carry_the_server_id_and_are_unique() {
-        let tracker = SessionTracker::new(Duration::from_millis(10), 3);
+        let tracker = SessionTracker::new(Duration::from_millis(10), 3, false);
         let a = tracker.next_session_id();
         let b = tracker.next_session_id();
         assert_ne!(a, b);
@@ -100,12 +132,29 @@ mod tests {
 
     #[test]
     fn quiet_sessions_expire_touched_ones_do_not() {
-        let tracker = SessionTracker::new(Duration::from_millis(1), 0);
+        let tracker = SessionTracker::new(Duration::from_millis(1), 0, false);
         tracker.track(1, 0);
         tracker.track(2, 60_000);
         let expired = tracker.expired(Instant::now() + Duration::from_millis(1));
         assert_eq!(expired, vec![1]);
         assert!(tracker.touch(2));
         assert!(!tracker.touch(1));
+        assert!(
+            tracker.take_touched().is_empty(),
+            "a standalone server reports nothing"
+        );
+    }
+
+    #[test]
+    fn touches_are_collected_for_the_leader_until_taken() {
+        let tracker = SessionTracker::new(Duration::from_millis(1), 2, true);
+        tracker.track(5, 1000);
+        tracker.touch(6);
+        let mut touched = tracker.take_touched();
+        touched.sort();
+        assert_eq!(touched, [5, 6]);
+        assert!(tracker.take_touched().is_empty());
+        tracker.retouch(vec![6]);
+        assert_eq!(tracker.take_touched(), [6]);
     }
 }

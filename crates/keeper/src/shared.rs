@@ -29,10 +29,15 @@ pub struct Shared {
     pub txns_since_snapshot: AtomicU64,
     /// How long the last snapshot held the state lock (writes wait meanwhile), in µs.
     pub last_snapshot_pause_us: AtomicU64,
+    /// Sessions closed by applied entries, for the server to end their connections. (Bounded
+    /// by the sessions there are: each closes once.)
+    closed_sessions: tokio::sync::mpsc::UnboundedSender<i64>,
+    closed_sessions_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>,
 }
 
 impl Shared {
     pub fn new(db: Database) -> Self {
+        let (closed_sessions, receiver) = tokio::sync::mpsc::unbounded_channel();
         Self {
             state: RwLock::new(Replicated {
                 db,
@@ -43,6 +48,8 @@ impl Shared {
             applied: tokio::sync::watch::channel(0).0,
             txns_since_snapshot: AtomicU64::new(0),
             last_snapshot_pause_us: AtomicU64::new(0),
+            closed_sessions,
+            closed_sessions_receiver: Mutex::new(Some(receiver)),
         }
     }
 
@@ -62,6 +69,19 @@ impl Shared {
 
     pub fn publish_applied(&self, index: u64) {
         self.applied.send_replace(index);
+    }
+
+    /// Announces a session closed by an applied entry.
+    pub fn session_closed(&self, session: i64) {
+        let _ = self.closed_sessions.send(session);
+    }
+
+    /// The receiving end of the closed sessions (once; `None` after).
+    pub fn take_closed_sessions(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<i64>> {
+        self.closed_sessions_receiver
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     pub fn subscribe_applied(&self) -> tokio::sync::watch::Receiver<u64> {

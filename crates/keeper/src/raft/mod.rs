@@ -1,13 +1,12 @@
 //! The replicated log: openraft, with our own durable log store and the keeper's state machine.
 //!
 //! Every write goes through here, including on a standalone keeper, which is a one-voter group:
-//! an ensemble adds peers (through `network`), not a second write path. An entry carries a
+//! an ensemble adds peers (through `crate::ensemble`), not a second write path. An entry carries a
 //! batch of transactions; each gets the zxid `(term << 32) | n`, n counting transactions within
 //! the term from 1, as ZooKeeper counts within an epoch.
 
 pub mod entry_codec;
 pub mod log_store;
-pub mod network;
 pub mod snapshot;
 pub mod state_machine;
 

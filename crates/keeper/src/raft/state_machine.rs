@@ -10,7 +10,7 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 use super::{snapshot, storage_error, Entry, LogId, StorageError, StoredMembership, TypeConfig};
 use crate::ops;
 use crate::shared::Shared;
-use crate::txn::AppliedBatch;
+use crate::txn::{AppliedBatch, TxnKind};
 
 /// The newest snapshot's meta and file (the data is read back only when a peer needs it).
 type CurrentSnapshot =
@@ -86,6 +86,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     {
         let mut replies = Vec::new();
         let mut triggers = Vec::new();
+        let mut closed = Vec::new();
         let mut state = self.shared.write();
         for entry in entries {
             state.last_applied = Some(entry.log_id);
@@ -101,6 +102,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                             .iter()
                             .map(|txn| {
                                 let zxid = next_zxid(state.db.last_zxid, term);
+                                if txn.kind == TxnKind::CloseSession {
+                                    closed.push(txn.session_id);
+                                }
                                 ops::apply(&mut state.db, txn, zxid, &mut triggers)
                             })
                             .collect(),
@@ -123,6 +127,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         let index = state.last_applied.map_or(0, |id| id.index);
         drop(state);
+        for session in closed {
+            self.shared.session_closed(session);
+        }
         self.shared.publish_applied(index);
         Ok(replies)
     }

@@ -27,6 +27,11 @@ pub fn answer(keeper: &Keeper, prefix: &[u8; 4]) -> Option<String> {
             "{word} is not executed because it is not in the whitelist.\n"
         ));
     }
+    // ZooKeeper's answer from a server that is not serving (an ensemble server without a
+    // quorum); zkServer.sh status reports such a server as not running.
+    if matches!(word, "srvr" | "stat") && !keeper.is_serving() {
+        return Some("This ZooKeeper instance is not currently serving requests\n".to_string());
+    }
     Some(match word {
         "ruok" => "imok".to_string(),
         "srvr" => srvr(keeper, false),
@@ -51,13 +56,14 @@ pub fn answer(keeper: &Keeper, prefix: &[u8; 4]) -> Option<String> {
     })
 }
 
-/// `standalone` for a one-voter group, else the raft role.
+/// `standalone` for a one-voter group, else the server's role in the ensemble.
 pub fn mode(keeper: &Keeper) -> &'static str {
-    if keeper.config.servers.len() <= 1 {
+    let Some(ensemble) = &keeper.ensemble else {
         return "standalone";
-    }
-    let metrics = keeper.raft.metrics().borrow().clone();
-    if metrics.current_leader == Some(keeper.node_id) {
+    };
+    if ensemble.me().observer {
+        "observer"
+    } else if keeper.is_leader() {
         "leader"
     } else {
         "follower"

@@ -5,6 +5,7 @@ pub mod admin_http;
 mod connection;
 mod four_letter;
 mod limits;
+mod proposer;
 mod reads;
 mod registry;
 mod stats;
@@ -20,11 +21,13 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::config::KeeperConfig;
 use crate::database::Database;
-use crate::raft::{log_store::LogStore, network::PeerNetwork, state_machine::StateMachine, Raft};
+use crate::ensemble::{client::PeerClient, network::PeerNetwork, Ensemble};
+use crate::raft::{log_store::LogStore, state_machine::StateMachine, Raft};
 use crate::sessions::SessionTracker;
 use crate::shared::Shared;
-use crate::txn::{Applied, Txn, TxnBatch, TxnKind};
+use crate::txn::{Applied, Txn, TxnKind};
 pub use limits::KeeperLimits;
+use proposer::{Proposal, Proposer};
 pub use registry::Registry;
 pub use stats::ServerStats;
 
@@ -54,11 +57,16 @@ pub enum KeeperError {
     },
     #[error("write not committed")]
     Write(#[source] ProposalError),
-    #[error(
-        "zoo.cfg names an ensemble (server ids {0:?}), which this version cannot run yet: each \
-         server would accept writes alone. Run one server (at most one server.N line)"
-    )]
-    EnsembleNotSupported(Vec<u64>),
+    #[error("invalid ensemble configuration")]
+    Ensemble(#[from] crate::ensemble::EnsembleError),
+    #[error("invalid client address in this server's server.N line")]
+    ClientAddress(#[from] crate::config::ConfigError),
+    #[error("cannot listen for peers on {addr}")]
+    PeerListen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Why a proposed write got no answer from the log. Cloned to every transaction of the entry
@@ -75,6 +83,14 @@ pub enum ProposalError {
     Dropped,
     #[error("the proposer has stopped")]
     ProposerStopped,
+    #[error("no leader is known (an election is under way, or this server has no quorum)")]
+    NoLeader,
+    #[error("cannot forward the write to the leader")]
+    Forward(#[source] Arc<crate::ensemble::client::CallError>),
+    #[error("the leader refused the forwarded write")]
+    LeaderRefused(#[source] crate::ensemble::wire::Refusal),
+    #[error("the leader committed entry {0}, but this server did not apply it in time")]
+    NotApplied(u64),
 }
 
 /// A running keeper: configuration, replicated state, raft, and the local session and
@@ -90,72 +106,13 @@ pub struct Keeper {
     pub stats: ServerStats,
     pub node_id: u64,
     pub started: Instant,
-}
-
-/// A transaction waiting to be proposed, with where its answer goes.
-struct Proposal {
-    txn: Txn,
-    reply: tokio::sync::oneshot::Sender<Result<Applied, ProposalError>>,
-    /// The client's `globalOutstandingLimit` slot, given back with the answer.
-    slot: Option<OwnedSemaphorePermit>,
-}
-
-/// Most transactions in one log entry.
-const MAX_BATCH: usize = 1000;
-/// Log entries in flight at once. While they are being made durable, new transactions queue
-/// up and go out together in the next entry: group commit.
-const MAX_IN_FLIGHT: usize = 2;
-
-/// Batches queued transactions into log entries, in queue order.
-///
-/// The queue is unbounded, but what is in it is not: client writes each hold one of the
-/// `globalOutstandingLimit` slots until answered, and the server's own writes (session
-/// expiry, container reaping) are one per expired session or reaped node, each awaited.
-async fn propose(raft: Raft, mut queue: tokio::sync::mpsc::UnboundedReceiver<Proposal>) {
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
-    while let Some(first) = queue.recv().await {
-        let Ok(permit) = in_flight.clone().acquire_owned().await else {
-            return;
-        };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        let (txns, waiting): (Vec<Txn>, Vec<_>) = batch
-            .into_iter()
-            .map(|p| (p.txn, (p.reply, p.slot)))
-            .unzip();
-        let answer = raft.client_write_ff(TxnBatch(txns)).await;
-        tokio::spawn(async move {
-            let outcome = match answer {
-                Ok(receiver) => match receiver.await {
-                    Ok(Ok(response)) => Ok(response.data.0),
-                    Ok(Err(openraft::error::ClientWriteError::ForwardToLeader(to))) => {
-                        Err(ProposalError::NotLeader(to))
-                    }
-                    Ok(Err(error)) => Err(ProposalError::Refused(error)),
-                    Err(_dropped) => Err(ProposalError::Dropped),
-                },
-                Err(fatal) => Err(ProposalError::Stopped(fatal)),
-            };
-            drop(permit);
-            match outcome {
-                Ok(applied) => {
-                    for ((reply, _slot), applied) in waiting.into_iter().zip(applied) {
-                        let _ = reply.send(Ok(applied));
-                    }
-                }
-                Err(error) => {
-                    for (reply, _slot) in waiting {
-                        let _ = reply.send(Err(error.clone()));
-                    }
-                }
-            }
-        });
-    }
+    /// The ensemble this server belongs to; `None` for a standalone server.
+    pub ensemble: Option<Ensemble>,
+    /// Calls to the other servers of the ensemble.
+    pub peers: PeerClient,
+    /// Whether clients are served: always on a standalone server; on an ensemble server while
+    /// it has a leader (and, leading, a quorum) — see `ensemble::duties`.
+    serving: std::sync::atomic::AtomicBool,
 }
 
 pub fn now_ms() -> i64 {
@@ -165,15 +122,31 @@ pub fn now_ms() -> i64 {
 }
 
 impl Keeper {
-    /// Opens the data directories, recovers state, and starts raft (initialising a one-voter
-    /// group on first start).
-    pub async fn start(config: KeeperConfig) -> Result<Arc<Self>, KeeperError> {
-        if config.servers.len() > 1 {
-            return Err(KeeperError::EnsembleNotSupported(
-                config.servers.keys().copied().collect(),
-            ));
+    /// Opens the data directories, recovers state, and starts raft: a one-voter group for a
+    /// standalone server, the zoo.cfg `server.N` members for an ensemble (initialised on
+    /// first start with the same membership on every server). A standalone server returns
+    /// once it leads; an ensemble server returns at once and serves clients while it has a
+    /// leader.
+    pub async fn start(mut config: KeeperConfig) -> Result<Arc<Self>, KeeperError> {
+        let ensemble = Ensemble::from_config(&config)?;
+        let node_id = ensemble
+            .as_ref()
+            .map_or(config.my_id.unwrap_or(1), |e| e.my_id);
+        if let Some(client) = ensemble.as_ref().and_then(|e| e.me().client.clone()) {
+            config.apply_client_address(&client)?;
         }
-        let node_id = config.my_id.unwrap_or(1);
+        // Bound before raft starts, so that a taken quorum port fails the start.
+        let peer_listener = match &ensemble {
+            Some(ensemble) => {
+                let addr = Ensemble::peer_addr(ensemble.me());
+                Some(
+                    TcpListener::bind(&addr)
+                        .await
+                        .map_err(|source| KeeperError::PeerListen { addr, source })?,
+                )
+            }
+            None => None,
+        };
         let log_dir = config.log_dir();
         let (log, recovery) = LogStore::open(&log_dir, config.force_sync)?;
         if let Some(truncated) = &recovery.truncated {
@@ -185,29 +158,50 @@ impl Keeper {
             config.data_dir.join("snapshots"),
             config.extended_types,
         )?;
+        let tick = u64::from(config.tick_time_ms);
+        let (election_timeout_min, election_timeout_max, heartbeat_interval) = match &ensemble {
+            Some(_) => Ensemble::raft_timing_ms(tick),
+            None => (tick.max(150), (tick * 2).max(300), (tick / 2).max(50)),
+        };
         let raft_config = openraft::Config {
             cluster_name: "ferry-keeper".into(),
-            heartbeat_interval: u64::from(config.tick_time_ms / 2).max(50),
-            election_timeout_min: u64::from(config.tick_time_ms).max(150),
-            election_timeout_max: u64::from(config.tick_time_ms * 2).max(300),
+            heartbeat_interval,
+            election_timeout_min,
+            election_timeout_max,
             // Snapshots are triggered by transaction count (see `snapshot_when_due`).
             snapshot_policy: openraft::SnapshotPolicy::Never,
             max_in_snapshot_log_to_keep: 1000,
             ..Default::default()
         };
         let raft_config = Arc::new(raft_config.validate()?);
-        let raft = Raft::new(node_id, raft_config, PeerNetwork, log, state_machine).await?;
+        let peers = PeerClient::default();
+        let network = PeerNetwork::new(peers.clone());
+        let raft = Raft::new(node_id, raft_config, network, log, state_machine).await?;
         if !raft.is_initialized().await? {
-            let members = BTreeMap::from([(node_id, openraft::BasicNode::default())]);
-            raft.initialize(members).await?;
+            match &ensemble {
+                Some(ensemble) => crate::ensemble::duties::initialize(&raft, ensemble, &config),
+                None => {
+                    let me = BTreeMap::from([(node_id, openraft::BasicNode::default())]);
+                    raft.initialize(me).await?;
+                }
+            }
         }
         let sessions = SessionTracker::new(
-            Duration::from_millis(u64::from(config.tick_time_ms)),
+            Duration::from_millis(tick),
             // A standalone ZooKeeper server numbers its sessions as server 1.
-            config.my_id.unwrap_or(1),
+            node_id,
+            ensemble.is_some(),
         );
         let (proposals, queue) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(propose(raft.clone(), queue));
+        let proposer = Proposer {
+            raft: raft.clone(),
+            node_id,
+            shared: shared.clone(),
+            peers: peers.clone(),
+            forward_timeout: Ensemble::sync_timeout(&config),
+        };
+        tokio::spawn(proposer.run(queue));
+        let closed_sessions = shared.take_closed_sessions();
         let limits = Arc::new(KeeperLimits::new(&config));
         let registry = Registry::new(config.max_client_cnxns);
         let keeper = Arc::new(Self {
@@ -221,8 +215,23 @@ impl Keeper {
             stats: ServerStats::default(),
             node_id,
             started: Instant::now(),
+            serving: std::sync::atomic::AtomicBool::new(ensemble.is_none()),
+            ensemble: ensemble.clone(),
+            peers,
         });
-        keeper.wait_until_leader().await?;
+        if let Some(receiver) = closed_sessions {
+            tokio::spawn(keeper.clone().end_closed_sessions(receiver));
+        }
+        match (ensemble, peer_listener) {
+            (Some(ensemble), Some(listener)) => {
+                tokio::spawn(crate::ensemble::peer_server::serve_peers(
+                    keeper.clone(),
+                    listener,
+                ));
+                tokio::spawn(keeper.clone().ensemble_duties(ensemble));
+            }
+            _ => keeper.wait_until_leader().await?,
+        }
         // Sessions restored from disk get a full timeout to reconnect, as in ZooKeeper.
         for (id, info) in &keeper.shared.read().db.sessions {
             keeper.sessions.track(*id, info.timeout_ms);
@@ -234,6 +243,36 @@ impl Keeper {
             tokio::spawn(keeper.clone().autopurge());
         }
         Ok(keeper)
+    }
+
+    pub fn is_serving(&self) -> bool {
+        self.serving.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Starts or stops serving clients; stopping closes every client connection, so that
+    /// clients move to a server that can answer them.
+    pub(crate) fn set_serving(&self, serving: bool) {
+        let was = self
+            .serving
+            .swap(serving, std::sync::atomic::Ordering::Relaxed);
+        if was && !serving {
+            tracing::warn!("lost the quorum: closing client connections until a leader is back");
+            self.registry.close_all();
+        } else if serving && !was {
+            tracing::info!(mode = four_letter::mode(self), "serving clients");
+        }
+    }
+
+    /// Closes this server's connections of sessions the log has closed (expired by the
+    /// leader, or closed by their client through another server), and stops tracking them.
+    async fn end_closed_sessions(
+        self: Arc<Self>,
+        mut closed: tokio::sync::mpsc::UnboundedReceiver<i64>,
+    ) {
+        while let Some(session) = closed.recv().await {
+            self.sessions.forget(session);
+            self.registry.close_session_connections(session);
+        }
     }
 
     async fn wait_until_leader(&self) -> Result<(), KeeperError> {
@@ -345,6 +384,9 @@ impl Keeper {
             tokio::time::interval(self.sessions.tick().max(Duration::from_millis(10)) / 2);
         loop {
             tick.tick().await;
+            if !self.is_leader() {
+                continue;
+            }
             for session in self.sessions.expired(Instant::now()) {
                 tracing::info!(session = format_args!("0x{session:x}"), "session expired");
                 self.registry.close_session_connections(session);
@@ -365,6 +407,10 @@ impl Keeper {
         let mut tick = tokio::time::interval(period);
         loop {
             tick.tick().await;
+            // The leader reaps, as ZooKeeper's ContainerManager runs on the leader.
+            if !self.is_leader() {
+                continue;
+            }
             let candidates = self.reap_candidates(now_ms());
             for path in candidates {
                 if let Err(error) = self.submit(0, 0, Vec::new(), TxnKind::Reap { path }).await {

@@ -129,6 +129,13 @@ impl Registry {
         }
     }
 
+    /// Makes every client connection close itself (the server stopped serving).
+    pub fn close_all(&self) {
+        for info in self.lock().connections.values() {
+            info.close.send_replace(true);
+        }
+    }
+
     /// (peer, session, received, sent) of every connection, for `cons` and `dump`.
     pub fn snapshot(&self) -> Vec<(SocketAddr, i64, u64, u64)> {
         self.lock()

@@ -60,6 +60,8 @@ pub(crate) enum ConnectionError {
     CreateSession(#[source] Box<super::KeeperError>),
     #[error("the client reads nothing")]
     SlowReader,
+    #[error("this server has no quorum (no leader it can reach): not serving")]
+    NotServing,
 }
 
 /// Serves a TCP client connection, counted against `maxClientCnxns`.
@@ -355,6 +357,9 @@ async fn handshake(
     request: &ConnectRequest,
     connection: u64,
 ) -> Result<(i64, ConnectResponse), ConnectionError> {
+    if !keeper.is_serving() {
+        return Err(ConnectionError::NotServing);
+    }
     let last_zxid = keeper.shared.read().db.last_zxid;
     if request.last_zxid_seen > last_zxid {
         return Err(ConnectionError::AheadOfUs {

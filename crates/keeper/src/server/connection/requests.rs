@@ -209,19 +209,19 @@ impl Caller<'_> {
     }
 }
 
-/// `sync`: answer once this server has applied everything committed before the request.
+/// `sync`: answer once this server has applied everything the leader had committed when the
+/// request arrived.
 fn sync(keeper: &Arc<Keeper>, xid: i32, path: String) -> Step {
     let keeper = keeper.clone();
     Box::pin(async move {
-        let caught_up = match keeper.raft.ensure_linearizable().await {
-            Ok(read_log_id) => {
-                let target = read_log_id.map_or(0, |id| id.index);
+        let caught_up = match keeper.sync_index().await {
+            Ok(target) => {
                 let mut applied = keeper.shared.subscribe_applied();
                 let reached = applied.wait_for(|index| *index >= target).await.is_ok();
                 reached
             }
             Err(error) => {
-                tracing::warn!(%error, "sync could not confirm leadership");
+                tracing::warn!(%error, "sync could not learn the leader's commit index");
                 false
             }
         };

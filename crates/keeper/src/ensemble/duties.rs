@@ -1,0 +1,171 @@
+//! What a server does for the ensemble besides raft.
+//!
+//! Sessions are global, as in ZooKeeper: the leader alone expires them, and the other servers
+//! tell it which of their clients were heard from (every half tick; ZooKeeper's followers do
+//! it in their pings). A new leader gives every session a full timeout from the moment it
+//! takes over, since it cannot know when the old leader last heard of them. Observers named
+//! in zoo.cfg are added to the group as learners by whichever server leads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::wire::{PeerRequest, PeerResponse};
+use super::Ensemble;
+use crate::config::KeeperConfig;
+use crate::raft::Raft;
+use crate::server::Keeper;
+
+/// Forms a fresh ensemble. The highest-numbered participant initialises the group with the
+/// zoo.cfg members (raft then elects it at once, as ZooKeeper's election prefers the highest
+/// myid among equally up-to-date servers); the others receive the membership from it. Should
+/// it not lead within `initLimit` ticks (it may be down), each server initialises the same
+/// membership itself and raft elects among those present.
+pub fn initialize(raft: &Raft, ensemble: &Ensemble, config: &KeeperConfig) {
+    let grace = if ensemble.is_highest_participant() {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(u64::from(config.tick_time_ms) * u64::from(config.init_limit.max(1)))
+    };
+    let (raft, voters) = (raft.clone(), ensemble.voters());
+    tokio::spawn(async move {
+        let mut metrics = raft.metrics();
+        let led = tokio::time::timeout(grace, metrics.wait_for(|m| m.current_leader.is_some()));
+        if led.await.is_ok() || raft.is_initialized().await.unwrap_or(true) {
+            return;
+        }
+        if let Err(error) = raft.initialize(voters).await {
+            tracing::warn!(%error, "cannot initialise the ensemble");
+        }
+    });
+}
+
+impl Keeper {
+    /// Whether this server leads the ensemble (a standalone server always does).
+    pub fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().current_leader == Some(self.node_id)
+    }
+
+    /// The peer address of the current leader, if one is known.
+    pub fn leader_addr(&self) -> Option<String> {
+        let metrics = self.raft.metrics().borrow().clone();
+        let leader = metrics.current_leader?;
+        metrics
+            .membership_config
+            .membership()
+            .get_node(&leader)
+            .map(|node| node.addr.clone())
+    }
+
+    /// Sessions another server's clients were heard from: refresh those this leader tracks,
+    /// and start tracking the ones it has not seen yet (created through another server).
+    pub fn refresh_sessions(&self, sessions: &[i64]) {
+        let state = self.shared.read();
+        for session in sessions {
+            if !self.sessions.touch(*session) {
+                if let Some(info) = state.db.sessions.get(session) {
+                    self.sessions.track(*session, info.timeout_ms);
+                }
+            }
+        }
+    }
+
+    /// The index this server must have applied before answering `sync`: the leader's commit
+    /// index, confirmed by a quorum. Asked of the leader when this server is not it.
+    pub async fn sync_index(&self) -> Result<u64, String> {
+        if self.is_leader() || self.ensemble.is_none() {
+            let read_log_id = self
+                .raft
+                .ensure_linearizable()
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(read_log_id.map_or(0, |id| id.index));
+        }
+        let addr = self.leader_addr().ok_or("no leader is known")?;
+        let timeout = Ensemble::sync_timeout(&self.config);
+        match self
+            .peers
+            .call(&addr, &PeerRequest::ReadIndex, timeout)
+            .await
+        {
+            Ok(PeerResponse::ReadIndex(answer)) => answer.map_err(|e| e.to_string()),
+            Ok(other) => Err(format!("unexpected answer to ReadIndex: {other:?}")),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+
+    /// Runs for the life of an ensemble server.
+    pub(crate) async fn ensemble_duties(self: Arc<Self>, ensemble: Ensemble) {
+        let half_tick = Duration::from_millis(u64::from(self.config.tick_time_ms) / 2)
+            .max(Duration::from_millis(10));
+        let mut tick = tokio::time::interval(half_tick);
+        let mut was_leader = false;
+        loop {
+            tick.tick().await;
+            let leader = self.is_leader();
+            let serving = if leader {
+                self.quorum_confirmed().await
+            } else {
+                self.raft.metrics().borrow().current_leader.is_some()
+            };
+            self.set_serving(serving);
+            if leader && !was_leader {
+                self.take_over_sessions();
+                self.add_observers(&ensemble).await;
+            }
+            was_leader = leader;
+            let touched = self.sessions.take_touched();
+            if !leader && !touched.is_empty() {
+                self.report_touches(touched, half_tick).await;
+            }
+        }
+    }
+
+    /// Whether a quorum still follows this leader (raft keeps a cut-off leader in office
+    /// until it hears of a newer term; ZooKeeper's leader steps down after `syncLimit`).
+    async fn quorum_confirmed(&self) -> bool {
+        let (_, max, _) = Ensemble::raft_timing_ms(u64::from(self.config.tick_time_ms));
+        let confirmed =
+            tokio::time::timeout(Duration::from_millis(max), self.raft.ensure_linearizable());
+        matches!(confirmed.await, Ok(Ok(_)))
+    }
+
+    fn take_over_sessions(&self) {
+        let state = self.shared.read();
+        for (session, info) in &state.db.sessions {
+            self.sessions.track(*session, info.timeout_ms);
+        }
+        tracing::info!(
+            sessions = state.db.sessions.len(),
+            "leading the ensemble: every session has a full timeout from now"
+        );
+    }
+
+    async fn add_observers(&self, ensemble: &Ensemble) {
+        let known = self.raft.metrics().borrow().membership_config.clone();
+        for (id, node) in ensemble.observers() {
+            if known.membership().get_node(&id).is_some() {
+                continue;
+            }
+            // Not blocking: the observer catches up in the background.
+            if let Err(error) = self.raft.add_learner(id, node, false).await {
+                tracing::warn!(observer = id, %error, "cannot add the observer");
+            }
+        }
+    }
+
+    /// Tells the leader which sessions were heard from; kept for the next report if the
+    /// leader cannot be told now.
+    async fn report_touches(&self, touched: Vec<i64>, timeout: Duration) {
+        let Some(addr) = self.leader_addr() else {
+            self.sessions.retouch(touched);
+            return;
+        };
+        let request = PeerRequest::Touch(touched);
+        if let Err(error) = self.peers.call(&addr, &request, timeout).await {
+            tracing::debug!(%error, "cannot refresh sessions on the leader");
+            if let PeerRequest::Touch(touched) = request {
+                self.sessions.retouch(touched);
+            }
+        }
+    }
+}

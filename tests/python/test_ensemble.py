@@ -1,0 +1,201 @@
+"""A three-server ferry keeper ensemble on loopback, used through kazoo as ZooKeeper's users
+use one: writes through any server read on all, the highest myid leads a fresh ensemble, the
+leader's kill -9 elects another with every acknowledged write kept, and a session (with its
+ephemerals and watches) moves to another server when its own dies."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
+
+from ensemble import FerryEnsemble, WriteLoad
+from servers import wait_until
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def ensemble(tmp_path):
+    servers = FerryEnsemble(tmp_path, size=3).start()
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
+def client(hosts: str, **kwargs) -> KazooClient:
+    zk = KazooClient(hosts=hosts, timeout=10.0,
+                     connection_retry=KazooRetry(max_tries=-1, delay=0.05, max_delay=0.5),
+                     **kwargs)
+    zk.start(timeout=30)
+    return zk
+
+
+def test_a_fresh_ensemble_elects_the_highest_myid_and_every_server_serves(ensemble):
+    assert ensemble.leader() == 3
+    modes = ensemble.modes()
+    assert sorted(modes.values()) == ["follower", "follower", "leader"], modes
+
+
+def test_writes_through_any_server_are_read_on_every_server(ensemble):
+    clients = {i: client(s.hosts) for i, s in ensemble.servers.items()}
+    try:
+        for i, zk in clients.items():
+            zk.create(f"/from{i}", f"v{i}".encode())
+            # Read-your-writes on the server the client is connected to, at once.
+            assert zk.get(f"/from{i}")[0] == f"v{i}".encode()
+        for zk in clients.values():
+            zk.sync("/")
+            assert sorted(zk.get_children("/")) == ["from1", "from2", "from3", "zookeeper"]
+            assert zk.get("/from2")[0] == b"v2"
+        stats = {i: zk.exists("/from1") for i, zk in clients.items()}
+        assert len({(s.czxid, s.mzxid, s.version) for s in stats.values()}) == 1, stats
+    finally:
+        for zk in clients.values():
+            zk.stop()
+            zk.close()
+
+
+def test_leader_kill9_elects_a_new_leader_and_keeps_every_acknowledged_write(ensemble):
+    old = ensemble.leader()
+    followers = ",".join(s.hosts for i, s in ensemble.servers.items() if i != old)
+    with WriteLoad(followers) as load:
+        load.wait_for_more()
+        ensemble.servers[old].kill9()
+        new, took = ensemble.time_to_new_leader(old)
+        print(f"leader {old} killed: server {new} leads after {took:.2f} s")
+        load.wait_for_more()
+    ensemble.servers[old].start()
+    load.check(ensemble.servers.values())
+
+
+def test_follower_kill9_does_not_stop_writes_and_the_follower_catches_up(ensemble):
+    leader = ensemble.leader()
+    victim = next(i for i in ensemble.servers if i != leader)
+    with WriteLoad(ensemble.servers[leader].hosts) as load:
+        load.wait_for_more()
+        ensemble.servers[victim].kill9()
+        load.wait_for_more()
+        ensemble.servers[victim].start()
+        load.wait_for_more()
+    assert ensemble.leader() == leader, "a follower's death must not move the leadership"
+    load.check(ensemble.servers.values())
+
+
+def test_a_paused_leader_is_replaced_and_rejoins_as_a_follower(ensemble):
+    """SIGSTOP past the session timeout: the others elect a leader and go on; resumed, the old
+    leader learns of the newer term, follows, and catches up."""
+    old = ensemble.leader()
+    followers = ",".join(s.hosts for i, s in ensemble.servers.items() if i != old)
+    paused = ensemble.servers[old].process
+    with WriteLoad(followers) as load:
+        load.wait_for_more()
+        paused.send_signal(signal.SIGSTOP)
+        try:
+            new, took = ensemble.time_to_new_leader(old)
+            print(f"leader {old} paused: server {new} leads after {took:.2f} s")
+            load.wait_for_more()
+            time.sleep(11)  # past the writer's 10 s session timeout
+            load.wait_for_more()
+        finally:
+            paused.send_signal(signal.SIGCONT)
+        wait_until(lambda: ensemble.modes()[old] == "follower", timeout=30,
+                   what=f"server {old} to follow after resuming")
+        load.wait_for_more()
+    load.check(ensemble.servers.values())
+
+
+def test_whole_ensemble_kill9_and_restart_keeps_every_acknowledged_write(ensemble):
+    with WriteLoad(ensemble.hosts) as load:
+        load.wait_for_more(200)
+        for server in ensemble.servers.values():
+            server.kill9()
+        for server in ensemble.servers.values():
+            server.launch(server.command(), server.workdir)
+        restarted = time.monotonic()
+        load.wait_for_more(1)
+        print(f"whole ensemble restarted: writes acknowledged again after "
+              f"{time.monotonic() - restarted:.2f} s")
+        assert ensemble.leader()
+        load.wait_for_more()
+    load.check(ensemble.servers.values())
+
+
+def test_two_of_five_killed_leaves_a_quorum_that_keeps_writing(tmp_path):
+    five = FerryEnsemble(tmp_path, size=5).start()
+    try:
+        leader = five.leader()
+        assert leader == 5
+        survivors = [i for i in five.servers if i not in (leader, 1)]
+        with WriteLoad(",".join(five.servers[i].hosts for i in survivors)) as load:
+            load.wait_for_more()
+            five.servers[leader].kill9()
+            five.servers[1].kill9()
+            new, took = five.time_to_new_leader(leader)
+            print(f"two of five killed: server {new} leads after {took:.2f} s")
+            load.wait_for_more()
+        load.check(five.servers[i] for i in survivors)
+        five.servers[1].start()
+        five.servers[leader].start()
+        load.check(five.servers.values())
+    finally:
+        five.stop()
+
+
+def test_a_session_moves_to_another_server_with_its_ephemerals_and_watches(ensemble):
+    first = ensemble.servers[1]
+    others = [s.hosts for i, s in ensemble.servers.items() if i != 1]
+    # Connected to server 1 first (kazoo tries hosts in order when not randomized).
+    zk = client(",".join([first.hosts, *others]), randomize_hosts=False)
+    watcher = client(others[0])
+    try:
+        zk.create("/owned", b"", ephemeral=True)
+        zk.create("/watched", b"0")
+        session = zk.client_id
+        fired = threading.Event()
+        zk.get("/watched", watch=lambda event: fired.set())
+        first.kill9()
+        watcher.set("/watched", b"1")
+        assert fired.wait(30), "the watch did not fire after the session moved"
+        assert zk.client_id == session, "the client got a new session instead of keeping its own"
+        assert watcher.exists("/owned") is not None, "the moved session's ephemeral is gone"
+    finally:
+        zk.stop()
+        zk.close()
+        watcher.stop()
+        watcher.close()
+    # Closing the session deletes its ephemeral everywhere.
+    reader = client(others[1])
+    try:
+        reader.sync("/")
+        assert reader.exists("/owned") is None
+    finally:
+        reader.stop()
+        reader.close()
+
+
+def test_the_leader_expires_a_session_whose_server_died(ensemble):
+    """The client knows only one follower; once that follower is gone, nobody refreshes the
+    session, and the leader expires it after its timeout, deleting its ephemerals everywhere."""
+    leader = ensemble.leader()
+    follower = next(s for i, s in ensemble.servers.items() if i != leader)
+    observer = client(ensemble.servers[leader].hosts)
+    lonely = KazooClient(hosts=follower.hosts, timeout=4.0)
+    lonely.start(timeout=30)
+    try:
+        lonely.create("/lonely", b"", ephemeral=True)
+        observer.sync("/")
+        assert observer.exists("/lonely") is not None
+        follower.kill9()
+        wait_until(lambda: observer.exists("/lonely") is None, timeout=30,
+                   what="the leader to expire the session of the dead follower's client")
+    finally:
+        lonely.stop()
+        lonely.close()
+        observer.stop()
+        observer.close()
