@@ -4,6 +4,7 @@ writes them for Apache ZooKeeper."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 import time
@@ -27,18 +28,47 @@ def mode_of(server: FerryKeeper) -> Optional[str]:
     return None
 
 
+class HostedKeeper(FerryKeeper):
+    """A ferry keeper on a test host (`netns.TestHosts`): its own address, ZooKeeper's usual
+    ports."""
+
+    def __init__(self, workdir: Path, config: dict, hosts, i: int) -> None:
+        super().__init__(workdir, config, port=2181)
+        self.host = hosts.address(i)
+        self.config["clientPortAddress"] = self.host
+        self.test_hosts, self.index = hosts, i
+
+    def command(self) -> list[str]:
+        return self.test_hosts.command(self.index, super().command())
+
+    def four_letter_from_inside(self, word: str) -> str:
+        """A four-letter word sent from the server's own host (which a cut leaves reachable)."""
+        script = (f"exec 3<>/dev/tcp/{self.host}/{self.port}; printf {word} >&3; "
+                  f"timeout 5 cat <&3")
+        done = subprocess.run(self.test_hosts.command(self.index, ["bash", "-c", script]),
+                              capture_output=True, text=True, timeout=30)
+        return done.stdout
+
+
 class FerryEnsemble:
+    """`size` participants and `observers` observers; on loopback ports, or with `hosts`
+    (a `netns.TestHosts`) one server per test host on ZooKeeper's usual ports."""
+
     def __init__(self, workdir: Path, size: int = 3, observers: int = 0,
-                 extra_config: Optional[dict] = None) -> None:
+                 extra_config: Optional[dict] = None, hosts=None) -> None:
         self.servers: dict[int, FerryKeeper] = {}
+        ids = range(1, size + observers + 1)
         lines = {}
-        for my_id in range(1, size + observers + 1):
+        for my_id in ids:
             role = ":observer" if my_id > size else ""
-            lines[f"server.{my_id}"] = f"127.0.0.1:{free_port()}:{free_port()}{role}"
-        for my_id in range(1, size + observers + 1):
-            server = FerryKeeper(Path(workdir) / f"server{my_id}",
-                                 {"initLimit": 10, "syncLimit": 5, **lines,
-                                  **(extra_config or {})})
+            address = (f"{hosts.address(my_id)}:2888:3888" if hosts else
+                       f"127.0.0.1:{free_port()}:{free_port()}")
+            lines[f"server.{my_id}"] = address + role
+        for my_id in ids:
+            workdir_of = Path(workdir) / f"server{my_id}"
+            config = {"initLimit": 10, "syncLimit": 5, **lines, **(extra_config or {})}
+            server = (HostedKeeper(workdir_of, config, hosts, my_id) if hosts
+                      else FerryKeeper(workdir_of, config))
             (server.data_dir / "myid").write_text(f"{my_id}\n")
             self.servers[my_id] = server
 

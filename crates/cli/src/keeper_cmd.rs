@@ -1,4 +1,4 @@
-//! `ferry keeper start|stop|status`, after zkServer.sh: `start` daemonizes with a pid file in
+//! `ferry keeper start|stop|status`, after zkServer.sh (and `ensemble`, in `keeper_ensemble`): `start` daemonizes with a pid file in
 //! dataDir (`--foreground` stays attached and logs to stderr), `status` asks the server for its
 //! mode with `srvr`. `repair-log` cuts a raft log that a keeper refused to open because of a
 //! corrupt record in its middle (see `ferry_keeper::raft::log_store`).
@@ -45,6 +45,20 @@ enum Action {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Run a local ensemble of several servers in this process, writing an ordinary zoo.cfg
+    /// and myid for each under DIR/serverN (kept, with the data, for the next run).
+    Ensemble {
+        /// How many servers (3 or 5 is usual).
+        #[arg(long, default_value_t = 3)]
+        servers: u16,
+        /// Where the servers' files go.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Client port of server 1; the others follow it (2181, 2182, ...). Quorum and
+        /// election ports start at 2888 and 3888, moved by as much.
+        #[arg(long, default_value_t = 2181)]
+        base_port: u16,
+    },
     /// Cut the raft log at its first corrupt record, deleting every entry after it (the keeper
     /// refuses to start on such a log rather than forget entries it may have acknowledged).
     /// Run it with the keeper stopped.
@@ -69,6 +83,11 @@ pub fn run(args: KeeperArgs) -> anyhow::Result<ExitCode> {
         Action::Stop { config } => stop(&load(config.as_deref())?.0),
         Action::Status { config } => status(&load(config.as_deref())?.0),
         Action::RepairLog { config } => repair_log(&load(config.as_deref())?.0),
+        Action::Ensemble {
+            servers,
+            dir,
+            base_port,
+        } => crate::keeper_ensemble::run(servers, dir, base_port),
     }
 }
 

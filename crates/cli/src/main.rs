@@ -3,6 +3,7 @@
 mod broker_cmd;
 mod daemon;
 mod keeper_cmd;
+mod keeper_ensemble;
 mod local_keeper;
 mod standalone_cmd;
 mod tools;

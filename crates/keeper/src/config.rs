@@ -154,6 +154,13 @@ impl KeeperConfig {
         })?;
         let mut config = Self::parse(&text)?;
         config.my_id = read_myid(&config.data_dir)?;
+        let own_client = config
+            .my_id
+            .and_then(|id| config.servers.get(&id))
+            .and_then(|spec| spec.client.clone());
+        if let Some(client) = own_client {
+            config.apply_client_address(&client)?;
+        }
         Ok(config)
     }
 
@@ -228,7 +235,7 @@ impl KeeperConfig {
 
     /// Takes the client address of this server's `server.N` line (`[clientAddr:]clientPort`,
     /// after the `;`), which ZooKeeper 3.5+ lets stand in for `clientPort`.
-    pub fn apply_client_address(&mut self, client: &str) -> Result<(), ConfigError> {
+    fn apply_client_address(&mut self, client: &str) -> Result<(), ConfigError> {
         let key = "server.N client address";
         let (addr, port) = match client.rsplit_once(':') {
             Some((addr, port)) => (Some(addr), port),

@@ -73,24 +73,43 @@ impl Keeper {
     /// index, confirmed by a quorum. Asked of the leader when this server is not it.
     pub async fn sync_index(&self) -> Result<u64, String> {
         if self.is_leader() || self.ensemble.is_none() {
-            let read_log_id = self
-                .raft
-                .ensure_linearizable()
-                .await
-                .map_err(|e| e.to_string())?;
-            return Ok(read_log_id.map_or(0, |id| id.index));
+            return self.local_read_index().await;
         }
-        let addr = self.leader_addr().ok_or("no leader is known")?;
-        let timeout = Ensemble::sync_timeout(&self.config);
-        match self
-            .peers
-            .call(&addr, &PeerRequest::ReadIndex, timeout)
+        // Until `syncLimit` ticks have passed, wait out an election (no leader, or one that
+        // cannot be reached yet).
+        let deadline = tokio::time::Instant::now() + Ensemble::sync_timeout(&self.config);
+        loop {
+            let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let answer = match self.leader_addr() {
+                None => Err("no leader is known".to_string()),
+                Some(addr) => match self
+                    .peers
+                    .call(&addr, &PeerRequest::ReadIndex, timeout)
+                    .await
+                {
+                    Ok(PeerResponse::ReadIndex(Ok(index))) => return Ok(index),
+                    Ok(PeerResponse::ReadIndex(Err(refusal))) => Err(refusal.to_string()),
+                    Ok(other) => return Err(format!("unexpected answer to ReadIndex: {other:?}")),
+                    Err(error) => Err(error.to_string()),
+                },
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return answer;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if self.is_leader() {
+                return self.local_read_index().await;
+            }
+        }
+    }
+
+    async fn local_read_index(&self) -> Result<u64, String> {
+        let read_log_id = self
+            .raft
+            .ensure_linearizable()
             .await
-        {
-            Ok(PeerResponse::ReadIndex(answer)) => answer.map_err(|e| e.to_string()),
-            Ok(other) => Err(format!("unexpected answer to ReadIndex: {other:?}")),
-            Err(error) => Err(error.to_string()),
-        }
+            .map_err(|e| e.to_string())?;
+        Ok(read_log_id.map_or(0, |id| id.index))
     }
 
     /// Runs for the life of an ensemble server.

@@ -13,10 +13,12 @@
 //! | [`client`] | calls to a peer over pooled connections |
 //! | [`network`] | openraft's RPCs over those calls |
 //! | [`peer_server`] | the quorum port: answers peers' calls |
+//! | [`metrics`] | the ensemble's `mntr` figures |
 //! | [`duties`] | what a server does for the ensemble besides raft: session refreshes to the leader, sessions and observers taken over by a new leader |
 
 pub mod client;
 pub mod duties;
+pub mod metrics;
 pub mod network;
 pub mod peer_server;
 pub mod wire;

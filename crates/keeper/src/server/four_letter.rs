@@ -153,6 +153,7 @@ pub fn metrics(keeper: &Keeper) -> Vec<(&'static str, String)> {
         ),
     ]
     .into_iter()
+    .chain(crate::ensemble::metrics::ensemble_metrics(keeper))
     .chain(limit_metrics(keeper))
     .collect()
 }

@@ -59,8 +59,6 @@ pub enum KeeperError {
     Write(#[source] ProposalError),
     #[error("invalid ensemble configuration")]
     Ensemble(#[from] crate::ensemble::EnsembleError),
-    #[error("invalid client address in this server's server.N line")]
-    ClientAddress(#[from] crate::config::ConfigError),
     #[error("cannot listen for peers on {addr}")]
     PeerListen {
         addr: String,
@@ -127,14 +125,11 @@ impl Keeper {
     /// first start with the same membership on every server). A standalone server returns
     /// once it leads; an ensemble server returns at once and serves clients while it has a
     /// leader.
-    pub async fn start(mut config: KeeperConfig) -> Result<Arc<Self>, KeeperError> {
+    pub async fn start(config: KeeperConfig) -> Result<Arc<Self>, KeeperError> {
         let ensemble = Ensemble::from_config(&config)?;
         let node_id = ensemble
             .as_ref()
             .map_or(config.my_id.unwrap_or(1), |e| e.my_id);
-        if let Some(client) = ensemble.as_ref().and_then(|e| e.me().client.clone()) {
-            config.apply_client_address(&client)?;
-        }
         // Bound before raft starts, so that a taken quorum port fails the start.
         let peer_listener = match &ensemble {
             Some(ensemble) => {

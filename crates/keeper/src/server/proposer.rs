@@ -13,7 +13,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::{ProposalError, RaftNode};
 use crate::ensemble::client::PeerClient;
-use crate::ensemble::wire::{PeerRequest, PeerResponse};
+use crate::ensemble::wire::{PeerRequest, PeerResponse, Refusal};
 use crate::raft::Raft;
 use crate::shared::Shared;
 use crate::txn::{Applied, Txn, TxnBatch};
@@ -107,25 +107,53 @@ impl Proposer {
         }
     }
 
-    /// Sends a batch to the leader; its log index and answers once committed.
+    /// Sends a batch to the leader; its log index and answers once committed. While there is
+    /// no leader, or the one named cannot be reached or says it no longer leads, the batch
+    /// certainly was not written: it waits for a leader and tries again, until
+    /// `forward_timeout`. (A call that fails once sent is not repeated: the leader may have
+    /// written it.)
     async fn forward(
         &self,
-        leader: Option<u64>,
+        mut leader: Option<u64>,
         batch: TxnBatch,
     ) -> Result<(u64, Vec<Applied>), ProposalError> {
-        let leader = leader.ok_or(ProposalError::NoLeader)?;
-        let addr = self
-            .raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .get_node(&leader)
-            .map(|node: &RaftNode| node.addr.clone())
-            .ok_or(ProposalError::NoLeader)?;
+        let deadline = tokio::time::Instant::now() + self.forward_timeout;
+        let request = PeerRequest::Forward(batch);
+        loop {
+            let outcome = match leader.and_then(|id| self.peer_addr(id)) {
+                None => Err(ProposalError::NoLeader),
+                Some(addr) => self.forward_once(&addr, &request, deadline).await,
+            };
+            let not_written = match &outcome {
+                Err(ProposalError::NoLeader) => true,
+                Err(ProposalError::Forward(error)) => error.is_unreachable(),
+                Err(ProposalError::LeaderRefused(Refusal::NotLeader { .. })) => true,
+                _ => false,
+            };
+            if !not_written || tokio::time::Instant::now() >= deadline {
+                return outcome;
+            }
+            leader = self.next_leader(leader, deadline).await;
+            if leader == Some(self.node_id) {
+                // This server leads now: the batch goes through its own log.
+                return match request {
+                    PeerRequest::Forward(batch) => self.append_locally(batch).await,
+                    _ => Err(ProposalError::Dropped),
+                };
+            }
+        }
+    }
+
+    async fn forward_once(
+        &self,
+        addr: &str,
+        request: &PeerRequest,
+        deadline: tokio::time::Instant,
+    ) -> Result<(u64, Vec<Applied>), ProposalError> {
+        let timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
         let response = self
             .peers
-            .call(&addr, &PeerRequest::Forward(batch), self.forward_timeout)
+            .call(addr, request, timeout)
             .await
             .map_err(|error| ProposalError::Forward(Arc::new(error)))?;
         match response {
@@ -134,7 +162,47 @@ impl Proposer {
             _ => Err(ProposalError::Dropped),
         }
     }
+
+    fn peer_addr(&self, id: u64) -> Option<String> {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .map(|node: &RaftNode| node.addr.clone())
+    }
+
+    /// Waits (until `deadline`) for a leader other than `previous` to be known, or a short
+    /// while when the same one is still named (its restart may be under way).
+    async fn next_leader(
+        &self,
+        previous: Option<u64>,
+        deadline: tokio::time::Instant,
+    ) -> Option<u64> {
+        let mut metrics = self.raft.metrics();
+        let changed =
+            metrics.wait_for(|m| m.current_leader.is_some() && m.current_leader != previous);
+        let pause = tokio::time::Instant::now() + RETRY_PAUSE;
+        let _ = tokio::time::timeout_at(pause.min(deadline), changed).await;
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// Appends a batch as the leader and waits for its commit.
+    async fn append_locally(&self, batch: TxnBatch) -> Result<(u64, Vec<Applied>), ProposalError> {
+        match self.raft.client_write(batch).await {
+            Ok(response) => Ok((response.log_id.index, response.data.0)),
+            Err(openraft::error::RaftError::APIError(
+                openraft::error::ClientWriteError::ForwardToLeader(to),
+            )) => Err(ProposalError::NotLeader(to)),
+            Err(openraft::error::RaftError::APIError(error)) => Err(ProposalError::Refused(error)),
+            Err(openraft::error::RaftError::Fatal(fatal)) => Err(ProposalError::Stopped(fatal)),
+        }
+    }
 }
+
+/// How long a follower waits before forwarding again to a leader it could not reach.
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Waits until this server's replica has applied the entry at `index`.
 async fn wait_applied(shared: &Shared, index: u64, timeout: Duration) -> Result<(), ProposalError> {

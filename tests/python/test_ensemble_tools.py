@@ -1,0 +1,120 @@
+"""`ferry keeper ensemble` (a local ensemble in one command) as a new user tries it, with the
+tools they already have: Apache's zkCli.sh against every server, `ferry keeper status` on each
+generated zoo.cfg, and `mntr`'s ensemble figures."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import types
+from pathlib import Path
+
+import pytest
+
+from servers import FERRY_BIN, ZKCLI_SH, four_letter_word, free_port, wait_until
+from test_zkcli_sh import run_zkcli
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def ports_free(ports) -> bool:
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def ensemble_ports(base: int, servers: int) -> list[int]:
+    """What `ferry keeper ensemble --base-port base` listens on."""
+    shift = base - 2181
+    return [p + shift + i for p in (2181, 2888, 3888) for i in range(servers)]
+
+
+@pytest.fixture
+def local_ensemble(tmp_path):
+    base = wait_until(lambda: (lambda b: b if ports_free(ensemble_ports(b, 3)) else None)(
+        free_port()), timeout=10, what="nine free ports")
+    process = subprocess.Popen(
+        [str(FERRY_BIN), "keeper", "ensemble", "--servers", "3", "--dir", str(tmp_path),
+         "--base-port", str(base)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    servers = [types.SimpleNamespace(hosts=f"127.0.0.1:{base + i}", port=base + i,
+                                     config=tmp_path / f"server{i + 1}" / "zoo.cfg")
+               for i in range(3)]
+    try:
+        banner = process.stdout.readline()
+        assert "ensemble of 3 servers" in banner, banner + process.stderr.read()
+        yield servers
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def mode(server) -> str | None:
+    answer = four_letter_word("127.0.0.1", server.port, "srvr", timeout=2)
+    lines = [line for line in answer.splitlines() if line.startswith("Mode: ")]
+    return lines[0].removeprefix("Mode: ") if lines else None
+
+
+def mntr(server) -> dict[str, str]:
+    answer = four_letter_word("127.0.0.1", server.port, "mntr", timeout=2)
+    return dict(line.split("\t", 1) for line in answer.splitlines() if "\t" in line)
+
+
+def test_the_generated_files_are_ordinary_zoo_cfg_and_myid(local_ensemble, tmp_path):
+    for i, server in enumerate(local_ensemble, start=1):
+        text = server.config.read_text()
+        assert f"clientPort={server.port}\n" in text
+        assert text.count("\nserver.") == 3, text
+        assert (tmp_path / f"server{i}" / "data" / "myid").read_text().strip() == str(i)
+
+
+def test_every_server_reports_its_mode_and_the_leader_its_followers(local_ensemble):
+    wait_until(lambda: sorted(map(mode, local_ensemble)) == ["follower", "follower", "leader"],
+               timeout=30, what="a leader and two followers")
+    assert mode(local_ensemble[2]) == "leader", "a fresh ensemble elects the highest myid"
+    for server in local_ensemble:
+        status = subprocess.run([str(FERRY_BIN), "keeper", "status", "--config",
+                                 str(server.config)], capture_output=True, text=True, timeout=30)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert status.stdout.splitlines()[-1] == f"Mode: {mode(server)}"
+    leader = wait_until(lambda: (lambda m: m if m.get("zk_synced_followers") == "2" else None)(
+        mntr(local_ensemble[2])), timeout=30, what="two synced followers")
+    assert leader["zk_server_state"] == "leader"
+    assert leader["zk_peer_state"] == "leading - broadcast"
+    assert leader["zk_followers"] == "2"
+    follower = mntr(local_ensemble[0])
+    assert follower["zk_peer_state"] == "following - broadcast"
+    assert "zk_followers" not in follower
+
+
+@pytest.mark.skipif(not ZKCLI_SH.exists(), reason=f"{ZKCLI_SH} is not installed")
+def test_zkcli_writes_through_one_server_and_reads_on_every_server(local_ensemble):
+    wait_until(lambda: all(mode(s) for s in local_ensemble), timeout=30, what="every server")
+    code, out = run_zkcli(local_ensemble[0], ["create", "/written-on-1", "hello"])
+    assert code == 0 and "Created /written-on-1" in out, out
+    for server in local_ensemble:
+        # One zkCli.sh session: sync, then read (a follower may lag by a heartbeat otherwise).
+        code, out = run_zkcli(server, script="sync /written-on-1\nget /written-on-1\nquit\n")
+        assert code == 0 and "hello" in out.splitlines(), f"{server.hosts}: {out}"
+    code, out = run_zkcli(local_ensemble[1], ["set", "/written-on-1", "again"])
+    assert code == 0, out
+    code, out = run_zkcli(local_ensemble[2], script="sync /\nget /written-on-1\nquit\n")
+    assert "again" in out.splitlines(), out
+
+
+def test_bad_arguments_are_clear_errors(tmp_path):
+    done = subprocess.run([str(FERRY_BIN), "keeper", "ensemble", "--servers", "0", "--dir",
+                           str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0 and "--servers must be between 1 and 15" in done.stderr
+    done = subprocess.run([str(FERRY_BIN), "keeper", "ensemble", "--dir", str(tmp_path),
+                           "--base-port", "65534"], capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0 and "--base-port" in done.stderr, done.stderr
+    assert not Path(tmp_path / "server1" / "zoo.cfg").exists()
