@@ -17,7 +17,7 @@ from kazoo.retry import KazooRetry
 
 import netns
 from ensemble import FerryEnsemble, WriteLoad
-from servers import wait_until
+from servers import four_letter_word, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -329,3 +329,53 @@ def test_reads_writes_and_compare_and_set_stay_linearizable_through_faults(ensem
     print(f"linearizability: {len(history)} ops ({len(history) - len(completed)} with unknown "
           f"outcome), {verdict.explored} states explored")
     assert verdict.ok, f"not linearizable on {verdict.key}: {verdict.detail}"
+
+
+def test_a_follower_far_behind_catches_up_from_a_snapshot(tmp_path):
+    """A follower is down while more entries are written than the leader keeps after a
+    snapshot: it returns, is sent the snapshot, and has every write."""
+    cluster = FerryEnsemble(tmp_path, size=3, extra_config={"snapCount": 200}).start()
+    try:
+        leader = cluster.leader()
+        behind = next(i for i in cluster.servers if i != leader)
+        cluster.servers[behind].kill9()
+        with WriteLoad(cluster.servers[leader].hosts) as load:
+            load.wait_for_more(2500, timeout=120)
+        cluster.servers[behind].start()
+        load.check([cluster.servers[behind]])
+        log = cluster.servers[behind].log_path.read_text(errors="replace")
+        assert "a snapshot from the leader replaced the state" in log, "caught up without one"
+    finally:
+        cluster.stop()
+
+
+def mntr_of(server) -> dict[str, str]:
+    answer = four_letter_word(server.host, server.port, "mntr", timeout=2)
+    return dict(line.split("\t", 1) for line in answer.splitlines() if "\t" in line)
+
+
+def test_an_observer_serves_clients_and_does_not_vote(tmp_path):
+    cluster = FerryEnsemble(tmp_path, size=3, observers=1).start()
+    try:
+        observer = cluster.servers[4]
+        wait_until(lambda: cluster.modes([4])[4] == "observer", timeout=30, what="an observer")
+        assert cluster.leader() == 3
+        leader = wait_until(lambda: (lambda m: m if m.get("zk_synced_non_voting_followers") ==
+                                     "1" else None)(mntr_of(cluster.servers[3])), timeout=30,
+                            what="the leader to count a synced observer")
+        assert leader["zk_synced_followers"] == "2"
+        zk = client(observer.hosts)
+        try:
+            zk.create("/via-observer", b"o")
+            assert zk.get("/via-observer")[0] == b"o"
+        finally:
+            zk.stop()
+            zk.close()
+        # The observer is no part of the quorum: writes go on without it.
+        with WriteLoad(cluster.servers[1].hosts) as load:
+            load.wait_for_more()
+            observer.kill9()
+            load.wait_for_more()
+        load.check([cluster.servers[i] for i in (1, 2, 3)])
+    finally:
+        cluster.stop()

@@ -83,6 +83,9 @@ pub struct KeeperConfig {
     /// `globalOutstandingLimit` (1000): writes in the pipeline at once; past it the server
     /// stops reading requests until some are done, as ZooKeeper throttles.
     pub global_outstanding_limit: usize,
+    /// `peerType=observer`: this server means to be an observer (its `server.N` line must say
+    /// so too, as ZooKeeper requires).
+    pub peer_type_observer: bool,
 }
 
 /// Keys ZooKeeper accepts that Ferry reads but has no use for (yet); no warning for these.
@@ -144,6 +147,7 @@ impl KeeperConfig {
             container_check_interval_ms: 60_000,
             sessionless_timeout_ms: 10_000,
             global_outstanding_limit: 1000,
+            peer_type_observer: false,
         }
     }
 
@@ -184,6 +188,17 @@ impl KeeperConfig {
         config.client_port_address = parsed(get, "clientPortAddress")?;
         config.max_client_cnxns = number(get, "maxClientCnxns")?.unwrap_or(60);
         config.global_outstanding_limit = number(get, "globalOutstandingLimit")?.unwrap_or(1000);
+        config.peer_type_observer = match get("peerType") {
+            None | Some("participant") => false,
+            Some("observer") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "peerType",
+                    other,
+                    "expected participant or observer",
+                ));
+            }
+        };
         let tick = config.tick_time_ms;
         config.min_session_timeout_ms = number(get, "minSessionTimeout")?.unwrap_or(2 * tick);
         config.max_session_timeout_ms = number(get, "maxSessionTimeout")?.unwrap_or(20 * tick);
@@ -297,6 +312,7 @@ fn is_known_key(key: &str) -> bool {
         "zookeeper.DigestAuthenticationProvider.superDigest",
         "znode.container.checkIntervalMs",
         "zookeeper.nio.sessionlessCnxnTimeout",
+        "peerType",
         "globalOutstandingLimit",
     ];
     READ.contains(&key)

@@ -29,15 +29,25 @@ pub struct Shared {
     pub txns_since_snapshot: AtomicU64,
     /// How long the last snapshot held the state lock (writes wait meanwhile), in µs.
     pub last_snapshot_pause_us: AtomicU64,
-    /// Sessions closed by applied entries, for the server to end their connections. (Bounded
-    /// by the sessions there are: each closes once.)
-    closed_sessions: tokio::sync::mpsc::UnboundedSender<i64>,
-    closed_sessions_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<i64>>>,
+    /// Connections the server must close because of what was applied. (Bounded by the
+    /// sessions there are, each closing once, and the snapshots installed.)
+    to_close: tokio::sync::mpsc::UnboundedSender<ToClose>,
+    to_close_receiver: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<ToClose>>>,
+}
+
+/// Which client connections an applied change ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToClose {
+    /// Those of a session the log closed (expired, or closed by its client elsewhere).
+    Session(i64),
+    /// All of them: a snapshot replaced the state, so watches set before it cannot fire;
+    /// clients reconnect and re-register them (SetWatches fires those whose nodes changed).
+    All,
 }
 
 impl Shared {
     pub fn new(db: Database) -> Self {
-        let (closed_sessions, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let (to_close, receiver) = tokio::sync::mpsc::unbounded_channel();
         Self {
             state: RwLock::new(Replicated {
                 db,
@@ -48,8 +58,8 @@ impl Shared {
             applied: tokio::sync::watch::channel(0).0,
             txns_since_snapshot: AtomicU64::new(0),
             last_snapshot_pause_us: AtomicU64::new(0),
-            closed_sessions,
-            closed_sessions_receiver: Mutex::new(Some(receiver)),
+            to_close,
+            to_close_receiver: Mutex::new(Some(receiver)),
         }
     }
 
@@ -71,14 +81,16 @@ impl Shared {
         self.applied.send_replace(index);
     }
 
-    /// Announces a session closed by an applied entry.
-    pub fn session_closed(&self, session: i64) {
-        let _ = self.closed_sessions.send(session);
+    /// Asks the server to close client connections because of an applied change.
+    pub fn close_connections(&self, which: ToClose) {
+        let _ = self.to_close.send(which);
     }
 
-    /// The receiving end of the closed sessions (once; `None` after).
-    pub fn take_closed_sessions(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<i64>> {
-        self.closed_sessions_receiver
+    /// The receiving end of `close_connections` (once; `None` after).
+    pub fn take_connections_to_close(
+        &self,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<ToClose>> {
+        self.to_close_receiver
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()

@@ -41,6 +41,8 @@ pub enum EnsembleError {
     NotAMember(u64, Vec<u64>),
     #[error("zoo.cfg names no participant: an ensemble needs voters, not only observers")]
     NoParticipant,
+    #[error("peerType=observer, but the server.{0} line does not end in :observer")]
+    ObserverMismatch(u64),
 }
 
 /// The ensemble as zoo.cfg describes it, seen from this server.
@@ -66,6 +68,9 @@ impl Ensemble {
         }
         if config.servers.values().all(|s| s.observer) {
             return Err(EnsembleError::NoParticipant);
+        }
+        if config.peer_type_observer && !config.servers[&my_id].observer {
+            return Err(EnsembleError::ObserverMismatch(my_id));
         }
         Ok(Some(Self {
             my_id,
@@ -193,5 +198,9 @@ mod tests {
             [4]
         );
         assert_eq!(ensemble.voters()[&1].addr, "a:2888");
+        let mut mismatch = config(&lines, Some(3));
+        mismatch.peer_type_observer = true;
+        let error = Ensemble::from_config(&mismatch).unwrap_err();
+        assert!(error.to_string().contains("server.3 line"), "{error}");
     }
 }

@@ -9,7 +9,7 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageIOError};
 
 use super::{snapshot, storage_error, Entry, LogId, StorageError, StoredMembership, TypeConfig};
 use crate::ops;
-use crate::shared::Shared;
+use crate::shared::{Shared, ToClose};
 use crate::txn::{AppliedBatch, TxnKind};
 
 /// The newest snapshot's meta and file (the data is read back only when a peer needs it).
@@ -128,7 +128,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let index = state.last_applied.map_or(0, |id| id.index);
         drop(state);
         for session in closed {
-            self.shared.session_closed(session);
+            self.shared.close_connections(ToClose::Session(session));
         }
         self.shared.publish_applied(index);
         Ok(replies)
@@ -148,7 +148,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         tokio::fs::create_dir_all(&self.snapshot_dir)
             .await
             .map_err(io)?;
-        Ok(Box::new(tokio::fs::File::create(&path).await.map_err(io)?))
+        // Read back by `install_snapshot` once the last chunk is in: open it for both.
+        let file = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .await
+            .map_err(io)?;
+        Ok(Box::new(file))
     }
 
     async fn install_snapshot(
@@ -172,6 +181,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let applied = state.last_applied.map_or(0, |id| id.index);
         *self.shared.write() = state;
         self.shared.publish_applied(applied);
+        self.shared.close_connections(ToClose::All);
         set_current(&self.current, meta.clone(), path);
         Ok(())
     }

@@ -196,7 +196,7 @@ impl Keeper {
             forward_timeout: Ensemble::sync_timeout(&config),
         };
         tokio::spawn(proposer.run(queue));
-        let closed_sessions = shared.take_closed_sessions();
+        let to_close = shared.take_connections_to_close();
         let limits = Arc::new(KeeperLimits::new(&config));
         let registry = Registry::new(config.max_client_cnxns);
         let keeper = Arc::new(Self {
@@ -214,8 +214,8 @@ impl Keeper {
             ensemble: ensemble.clone(),
             peers,
         });
-        if let Some(receiver) = closed_sessions {
-            tokio::spawn(keeper.clone().end_closed_sessions(receiver));
+        if let Some(receiver) = to_close {
+            tokio::spawn(keeper.clone().close_connections(receiver));
         }
         match (ensemble, peer_listener) {
             (Some(ensemble), Some(listener)) => {
@@ -258,15 +258,26 @@ impl Keeper {
         }
     }
 
-    /// Closes this server's connections of sessions the log has closed (expired by the
-    /// leader, or closed by their client through another server), and stops tracking them.
-    async fn end_closed_sessions(
+    /// Closes the client connections applied changes end: those of sessions the log closed
+    /// (expired by the leader, or closed by their client through another server; no longer
+    /// tracked either), or all of them when a snapshot replaced the state.
+    async fn close_connections(
         self: Arc<Self>,
-        mut closed: tokio::sync::mpsc::UnboundedReceiver<i64>,
+        mut to_close: tokio::sync::mpsc::UnboundedReceiver<crate::shared::ToClose>,
     ) {
-        while let Some(session) = closed.recv().await {
-            self.sessions.forget(session);
-            self.registry.close_session_connections(session);
+        while let Some(which) = to_close.recv().await {
+            match which {
+                crate::shared::ToClose::Session(session) => {
+                    self.sessions.forget(session);
+                    self.registry.close_session_connections(session);
+                }
+                crate::shared::ToClose::All => {
+                    tracing::info!(
+                        "a snapshot from the leader replaced the state: reconnecting clients"
+                    );
+                    self.registry.close_all();
+                }
+            }
         }
     }
 
