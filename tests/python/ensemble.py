@@ -168,8 +168,8 @@ class WriteLoad:
             reader = KazooClient(hosts=server.hosts, timeout=10.0)
             reader.start(timeout=30)
             try:
-                reader.sync("/w")
-                present = set(reader.get_children("/w"))
+                reader.retry(reader.sync, "/w")
+                present = set(reader.retry(reader.get_children, "/w"))
             finally:
                 reader.stop()
                 reader.close()
