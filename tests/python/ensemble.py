@@ -11,7 +11,20 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from servers import FerryKeeper, four_letter_word, free_port, wait_until
+from servers import ApacheZooKeeper, FerryKeeper, four_letter_word, free_port, wait_until
+
+
+class ApacheQuorumPeer(ApacheZooKeeper):
+    """One server of an Apache ZooKeeper 3.8 ensemble (QuorumPeerMain reads the same zoo.cfg
+    and myid)."""
+
+    kind = "apache"
+
+    def command(self) -> list[str]:
+        command = super().command()
+        command[command.index("org.apache.zookeeper.server.ZooKeeperServerMain")] = (
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain")
+        return command
 
 
 def mode_of(server: FerryKeeper) -> Optional[str]:
@@ -51,11 +64,12 @@ class HostedKeeper(FerryKeeper):
 
 
 class FerryEnsemble:
-    """`size` participants and `observers` observers; on loopback ports, or with `hosts`
-    (a `netns.TestHosts`) one server per test host on ZooKeeper's usual ports."""
+    """`size` participants and `observers` observers of ferry keeper (or, with
+    `kind="apache"`, of Apache ZooKeeper 3.8); on loopback ports, or with `hosts` (a
+    `netns.TestHosts`) one server per test host on ZooKeeper's usual ports."""
 
     def __init__(self, workdir: Path, size: int = 3, observers: int = 0,
-                 extra_config: Optional[dict] = None, hosts=None) -> None:
+                 extra_config: Optional[dict] = None, hosts=None, kind: str = "ferry") -> None:
         self.servers: dict[int, FerryKeeper] = {}
         ids = range(1, size + observers + 1)
         lines = {}
@@ -67,8 +81,12 @@ class FerryEnsemble:
         for my_id in ids:
             workdir_of = Path(workdir) / f"server{my_id}"
             config = {"initLimit": 10, "syncLimit": 5, **lines, **(extra_config or {})}
-            server = (HostedKeeper(workdir_of, config, hosts, my_id) if hosts
-                      else FerryKeeper(workdir_of, config))
+            if hosts:
+                server = HostedKeeper(workdir_of, config, hosts, my_id)
+            elif kind == "apache":
+                server = ApacheQuorumPeer(workdir_of, config)
+            else:
+                server = FerryKeeper(workdir_of, config)
             (server.data_dir / "myid").write_text(f"{my_id}\n")
             self.servers[my_id] = server
 
