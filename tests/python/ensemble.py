@@ -109,6 +109,13 @@ class FerryEnsemble:
         for server in self.servers.values():
             server.stop()
 
+    def is_alive(self) -> bool:
+        return any(server.is_alive() for server in self.servers.values())
+
+    def log_tail(self, lines: Optional[int] = None) -> str:
+        return "\n".join(f"----- server {i} -----\n{server.log_tail(lines or 30)}"
+                         for i, server in self.servers.items())
+
     def modes(self, among: Optional[list[int]] = None) -> dict[int, Optional[str]]:
         """The mode of every server (or of those `among`), asked of all at once (a paused
         server answers nothing, and must not delay the others' answers)."""

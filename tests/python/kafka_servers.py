@@ -148,15 +148,20 @@ class Standalone(KafkaServer):
                 *self.override_args()]
 
 
-class BrokerOnApacheZk(KafkaServer):
-    """`ferry broker` with its metadata in Apache ZooKeeper 3.8 (started with the broker, kept
-    running across broker restarts)."""
+class BrokerOnZooKeeper(KafkaServer):
+    """`ferry broker` with its metadata in a ZooKeeper of its own: Apache ZooKeeper 3.8 by
+    default (started with the broker, kept running across broker restarts), or the one given
+    (e.g. an `ensemble.FerryEnsemble`; anything with `hosts`, `start`, `stop`, `is_alive` and
+    `log_tail`), whose servers all go in zookeeper.connect."""
 
     kind = "apache-zk"
 
-    def __init__(self, workdir: Path, overrides: Optional[dict] = None) -> None:
+    def __init__(self, workdir: Path, overrides: Optional[dict] = None,
+                 zookeeper=None) -> None:
         super().__init__(workdir, overrides)
-        self.zookeeper = ApacheZooKeeper(self.workdir / "zookeeper")
+        if zookeeper is not None:
+            self.kind = "ferry-ensemble"
+        self.zookeeper = zookeeper or ApacheZooKeeper(self.workdir / "zookeeper")
         self.config_path = self.workdir / "server.properties"
         self.config_path.write_text(
             f"broker.id=0\nlisteners=PLAINTEXT://{self.host}:{self.port}\n"
@@ -186,5 +191,5 @@ class BrokerOnApacheZk(KafkaServer):
                 + self.zookeeper.log_tail(30))
 
 
-KAFKA_KINDS = {"standalone": Standalone, "apache-zk": BrokerOnApacheZk}
+KAFKA_KINDS = {"standalone": Standalone, "apache-zk": BrokerOnZooKeeper}
 STARTED_BROKERS: list[KafkaServer] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import subprocess
 import threading
 import time
 
@@ -382,3 +383,69 @@ def test_an_observer_serves_clients_and_does_not_vote(tmp_path):
         load.check([cluster.servers[i] for i in (1, 2, 3)])
     finally:
         cluster.stop()
+
+
+def test_a_broker_keeps_working_across_a_keeper_leader_failover(ensemble, tmp_path):
+    """`ferry broker` with every server of the ensemble in zookeeper.connect: topics created
+    through the broker and with `ferry topics --zookeeper` before and after the keeper leader's
+    kill -9 are served, and every acknowledged message is read back."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from kafka_servers import BrokerOnZooKeeper
+    from servers import FERRY_BIN
+
+    broker = BrokerOnZooKeeper(tmp_path / "broker", zookeeper=ensemble).start()
+
+    def topics(*args: str) -> str:
+        done = subprocess.run([str(FERRY_BIN), "topics", "--zookeeper",
+                               broker.zookeeper_connect, *args],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def produce(topic: str, count: int) -> int:
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "acks": "all"})
+        delivered = []
+        for i in range(count):
+            producer.produce(topic, value=f"{topic}-{i}".encode(),
+                             on_delivery=lambda err, msg: delivered.append(err is None))
+        assert producer.flush(60) == 0
+        return sum(delivered)
+
+    def read(topic: str, expected: int) -> int:
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": f"g-{topic}",
+                             "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        consumer.assign([TopicPartition(topic, 0, 0)])
+        seen = 0
+        deadline = time.monotonic() + 60
+        while seen < expected and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is not None and not message.error():
+                seen += 1
+        consumer.close()
+        return seen
+
+    def create_through_the_broker(name: str) -> None:
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])[name] \
+            .result(timeout=60)
+
+    try:
+        topics("--create", "--topic", "before", "--partitions", "1", "--replication-factor", "1")
+        create_through_the_broker("before-admin")
+        wait_until(lambda: produce("before", 1) == 1, timeout=60, what="the broker to serve it")
+        acked = 1 + produce("before", 200)
+        old = ensemble.leader()
+        ensemble.servers[old].kill9()
+        ensemble.time_to_new_leader(old)
+        acked += produce("before", 200)
+        topics("--create", "--topic", "after", "--partitions", "1", "--replication-factor", "1")
+        create_through_the_broker("after-admin")
+        wait_until(lambda: produce("after", 1) == 1, timeout=60,
+                   what="the broker to serve a topic created after the failover")
+        assert produce("after-admin", 10) == 10
+        assert read("before", acked) == acked
+        assert "after" in topics("--list").split()
+    finally:
+        broker.stop()
