@@ -66,17 +66,19 @@ class HostedKeeper(FerryKeeper):
 class FerryEnsemble:
     """`size` participants and `observers` observers of ferry keeper (or, with
     `kind="apache"`, of Apache ZooKeeper 3.8); on loopback ports, or with `hosts` (a
-    `netns.TestHosts`) one server per test host on ZooKeeper's usual ports."""
+    `netns.TestHosts`) one server per test host on ZooKeeper's usual ports. `peer_host` is
+    what the `server.N` lines name (a host name works as well as an address)."""
 
     def __init__(self, workdir: Path, size: int = 3, observers: int = 0,
-                 extra_config: Optional[dict] = None, hosts=None, kind: str = "ferry") -> None:
+                 extra_config: Optional[dict] = None, hosts=None, kind: str = "ferry",
+                 peer_host: str = "127.0.0.1") -> None:
         self.servers: dict[int, FerryKeeper] = {}
         ids = range(1, size + observers + 1)
         lines = {}
         for my_id in ids:
             role = ":observer" if my_id > size else ""
             address = (f"{hosts.address(my_id)}:2888:3888" if hosts else
-                       f"127.0.0.1:{free_port()}:{free_port()}")
+                       f"{peer_host}:{free_port()}:{free_port()}")
             lines[f"server.{my_id}"] = address + role
         for my_id in ids:
             workdir_of = Path(workdir) / f"server{my_id}"

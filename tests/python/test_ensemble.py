@@ -78,7 +78,16 @@ def test_leader_kill9_elects_a_new_leader_and_keeps_every_acknowledged_write(ens
     load.check(ensemble.servers.values())
 
 
-def test_follower_kill9_does_not_stop_writes_and_the_follower_catches_up(ensemble):
+def test_follower_kill9_does_not_stop_writes_and_the_follower_catches_up(tmp_path):
+    """(The servers' lines name them by host name, `localhost`, as users' zoo.cfg files do.)"""
+    ensemble = FerryEnsemble(tmp_path, size=3, peer_host="localhost").start()
+    try:
+        follower_kill9(ensemble)
+    finally:
+        ensemble.stop()
+
+
+def follower_kill9(ensemble: FerryEnsemble) -> None:
     leader = ensemble.leader()
     victim = next(i for i in ensemble.servers if i != leader)
     with WriteLoad(ensemble.servers[leader].hosts) as load:
@@ -449,3 +458,41 @@ def test_a_broker_keeps_working_across_a_keeper_leader_failover(ensemble, tmp_pa
         assert "after" in topics("--list").split()
     finally:
         broker.stop()
+
+
+def test_read_only_mode_serves_reads_without_a_quorum(tmp_path):
+    """`readonlymode.enabled=true`: a server left alone serves reads to a client that allows
+    read-only sessions, refuses its writes with NOTREADONLY and answers `isro` with `ro`; once
+    the quorum is back, the client gets a read-write session again."""
+    from kazoo.exceptions import NotReadOnlyCallError
+
+    cluster = FerryEnsemble(tmp_path, size=3,
+                            extra_config={"readonlymode.enabled": "true"}).start()
+    try:
+        alone = cluster.servers[1]
+        writer = client(alone.hosts)
+        writer.create("/before", b"kept")
+        writer.stop()
+        writer.close()
+        for i in (2, 3):
+            cluster.servers[i].kill9()
+        wait_until(lambda: four_letter_word(alone.host, alone.port, "isro") == "ro", timeout=30,
+                   what="the lone server to go read-only")
+        reader = KazooClient(hosts=alone.hosts, timeout=10.0, read_only=True)
+        reader.start(timeout=30)
+        try:
+            assert reader.get("/before")[0] == b"kept"
+            with pytest.raises(NotReadOnlyCallError):
+                reader.create("/during", b"x")
+            for i in (2, 3):
+                cluster.servers[i].start()
+            wait_until(lambda: four_letter_word(alone.host, alone.port, "isro") == "rw",
+                       timeout=30, what="the quorum to be back")
+            wait_until(lambda: reader.client_state == "CONNECTED", timeout=60,
+                       what="a read-write session again")
+            reader.retry(reader.create, "/after", b"y")
+        finally:
+            reader.stop()
+            reader.close()
+    finally:
+        cluster.stop()

@@ -86,6 +86,9 @@ pub struct KeeperConfig {
     /// `peerType=observer`: this server means to be an observer (its `server.N` line must say
     /// so too, as ZooKeeper requires).
     pub peer_type_observer: bool,
+    /// `readonlymode.enabled` (a JVM property in ZooKeeper; a zoo.cfg key here): a server
+    /// without a quorum serves reads to clients that allow read-only sessions.
+    pub read_only_mode: bool,
 }
 
 /// Keys ZooKeeper accepts that Ferry reads but has no use for (yet); no warning for these.
@@ -148,6 +151,7 @@ impl KeeperConfig {
             sessionless_timeout_ms: 10_000,
             global_outstanding_limit: 1000,
             peer_type_observer: false,
+            read_only_mode: false,
         }
     }
 
@@ -188,6 +192,7 @@ impl KeeperConfig {
         config.client_port_address = parsed(get, "clientPortAddress")?;
         config.max_client_cnxns = number(get, "maxClientCnxns")?.unwrap_or(60);
         config.global_outstanding_limit = number(get, "globalOutstandingLimit")?.unwrap_or(1000);
+        config.read_only_mode = get("readonlymode.enabled").is_some_and(|v| v == "true");
         config.peer_type_observer = match get("peerType") {
             None | Some("participant") => false,
             Some("observer") => true,
@@ -313,6 +318,7 @@ fn is_known_key(key: &str) -> bool {
         "znode.container.checkIntervalMs",
         "zookeeper.nio.sessionlessCnxnTimeout",
         "peerType",
+        "readonlymode.enabled",
         "globalOutstandingLimit",
     ];
     READ.contains(&key)

@@ -44,7 +44,14 @@ pub fn answer(keeper: &Keeper, prefix: &[u8; 4]) -> Option<String> {
         "wchc" => watches_by(keeper, true),
         "wchp" => watches_by(keeper, false),
         "dump" => dump(keeper),
-        "isro" => "rw".to_string(),
+        "isro" => if keeper.is_serving() {
+            "rw"
+        } else if keeper.config.read_only_mode {
+            "ro"
+        } else {
+            "null"
+        }
+        .to_string(),
         "srst" => {
             keeper.stats.reset();
             "Server stats reset.\n".to_string()

@@ -255,6 +255,7 @@ impl Keeper {
             self.registry.close_all();
         } else if serving && !was {
             tracing::info!(mode = four_letter::mode(self), "serving clients");
+            self.registry.close_read_only();
         }
     }
 

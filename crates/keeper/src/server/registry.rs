@@ -23,6 +23,8 @@ pub struct ConnectionInfo {
     /// Set to true to make the connection close itself.
     pub close: watch::Sender<bool>,
     pub packets: Arc<PacketCounters>,
+    /// A read-only session (served while this server had no quorum).
+    pub read_only: bool,
 }
 
 pub struct Registry {
@@ -93,6 +95,7 @@ impl Registry {
                 session: 0,
                 close,
                 packets: packets.clone(),
+                read_only: false,
             },
         );
         Admitted {
@@ -125,6 +128,20 @@ impl Registry {
     pub fn close_session_connections(&self, session: i64) {
         let inner = self.lock();
         for info in inner.connections.values().filter(|i| i.session == session) {
+            info.close.send_replace(true);
+        }
+    }
+
+    pub fn mark_read_only(&self, id: u64) {
+        if let Some(info) = self.lock().connections.get_mut(&id) {
+            info.read_only = true;
+        }
+    }
+
+    /// Closes the read-only connections (the server has a quorum again: their clients
+    /// reconnect for a read-write session).
+    pub fn close_read_only(&self) {
+        for info in self.lock().connections.values().filter(|i| i.read_only) {
             info.close.send_replace(true);
         }
     }

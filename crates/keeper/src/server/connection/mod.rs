@@ -242,6 +242,7 @@ where
             session,
             connection: id,
             auth: &mut auth,
+            read_only: response.read_only == Some(true),
         },
         &admitted.packets,
         session_timeout,
@@ -357,7 +358,8 @@ async fn handshake(
     request: &ConnectRequest,
     connection: u64,
 ) -> Result<(i64, ConnectResponse), ConnectionError> {
-    if !keeper.is_serving() {
+    let read_only = !keeper.is_serving();
+    if read_only && !(keeper.config.read_only_mode && request.read_only) {
         return Err(ConnectionError::NotServing);
     }
     let last_zxid = keeper.shared.read().db.last_zxid;
@@ -375,7 +377,15 @@ async fn handshake(
         passwd: Bytes::from_static(&[0; 16]),
         read_only: Some(false),
     };
-    let (session, password) = if request.session_id == 0 {
+    let (session, password) = if request.session_id == 0 && read_only {
+        // A session of this server alone, never in the log (ZooKeeper's read-only server
+        // hands out such local sessions too): it ends with its connection.
+        let password: [u8; 16] = rand::random();
+        (
+            keeper.sessions.next_session_id(),
+            Bytes::copy_from_slice(&password),
+        )
+    } else if request.session_id == 0 {
         let session = keeper.sessions.next_session_id();
         let password: [u8; 16] = rand::random();
         let password = Bytes::copy_from_slice(&password);
@@ -401,7 +411,11 @@ async fn handshake(
             _ => return Ok((0, refused)),
         }
     };
-    keeper.sessions.track(session, timeout);
+    if read_only {
+        keeper.registry.mark_read_only(connection);
+    } else {
+        keeper.sessions.track(session, timeout);
+    }
     keeper.registry.bind_session(connection, session);
     tracing::debug!(
         session = format_args!("0x{session:x}"),
@@ -415,7 +429,7 @@ async fn handshake(
             time_out: timeout,
             session_id: session,
             passwd: password,
-            read_only: Some(false),
+            read_only: Some(read_only),
         },
     ))
 }

@@ -38,6 +38,8 @@ pub struct Caller<'a> {
     pub session: i64,
     pub connection: u64,
     pub auth: &'a mut Vec<Id>,
+    /// Connected to a server in read-only mode: reads are answered, writes refused.
+    pub read_only: bool,
 }
 
 pub fn reply(xid: i32, zxid: i64, err: i32, body: &[u8]) -> Vec<u8> {
@@ -86,6 +88,17 @@ impl Caller<'_> {
                 reply(xid, last_zxid(), ErrorCode::Unimplemented.code(), &[]),
                 false,
             ),
+            // A read-only server answers every write with NOTREADONLY (a read-only session's
+            // close included: it was never in the log), keeping the connection.
+            request if self.read_only && (request.is_write() || op == OpCode::CloseSession) => {
+                if op == OpCode::CloseSession {
+                    return Ok(ready(reply(xid, last_zxid(), 0, &[]), true));
+                }
+                ready(
+                    reply(xid, last_zxid(), ErrorCode::NotReadOnly.code(), &[]),
+                    false,
+                )
+            }
             Request::CloseSession => {
                 // The client is leaving: stop tracking it now rather than expiring it later.
                 keeper.sessions.forget(self.session);
