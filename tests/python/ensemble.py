@@ -41,6 +41,12 @@ def mode_of(server: FerryKeeper) -> Optional[str]:
     return None
 
 
+def mntr_of(server) -> dict[str, str]:
+    """`mntr` as a dict (anything with `host` and `port`)."""
+    answer = four_letter_word(server.host, server.port, "mntr", timeout=2)
+    return dict(line.split("\t", 1) for line in answer.splitlines() if "\t" in line)
+
+
 class HostedKeeper(FerryKeeper):
     """A ferry keeper on a test host (`netns.TestHosts`): its own address, ZooKeeper's usual
     ports."""

@@ -17,7 +17,7 @@ from kazoo.client import KazooClient
 from kazoo.retry import KazooRetry
 
 import netns
-from ensemble import FerryEnsemble, WriteLoad
+from ensemble import FerryEnsemble, WriteLoad, mntr_of
 from servers import four_letter_word, wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -360,11 +360,6 @@ def test_a_follower_far_behind_catches_up_from_a_snapshot(tmp_path):
         assert "a snapshot from the leader replaced the state" in log, "caught up without one"
     finally:
         cluster.stop()
-
-
-def mntr_of(server) -> dict[str, str]:
-    answer = four_letter_word(server.host, server.port, "mntr", timeout=2)
-    return dict(line.split("\t", 1) for line in answer.splitlines() if "\t" in line)
 
 
 def test_an_observer_serves_clients_and_does_not_vote(tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ensemble import mntr_of
 from servers import FERRY_BIN, ZKCLI_SH, four_letter_word, free_port, wait_until
 from test_zkcli_sh import run_zkcli
 
@@ -41,7 +42,8 @@ def local_ensemble(tmp_path):
         [str(FERRY_BIN), "keeper", "ensemble", "--servers", "3", "--dir", str(tmp_path),
          "--base-port", str(base)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    servers = [types.SimpleNamespace(hosts=f"127.0.0.1:{base + i}", port=base + i,
+    servers = [types.SimpleNamespace(hosts=f"127.0.0.1:{base + i}", host="127.0.0.1",
+                                     port=base + i,
                                      config=tmp_path / f"server{i + 1}" / "zoo.cfg")
                for i in range(3)]
     try:
@@ -63,11 +65,6 @@ def mode(server) -> str | None:
     return lines[0].removeprefix("Mode: ") if lines else None
 
 
-def mntr(server) -> dict[str, str]:
-    answer = four_letter_word("127.0.0.1", server.port, "mntr", timeout=2)
-    return dict(line.split("\t", 1) for line in answer.splitlines() if "\t" in line)
-
-
 def test_the_generated_files_are_ordinary_zoo_cfg_and_myid(local_ensemble, tmp_path):
     for i, server in enumerate(local_ensemble, start=1):
         text = server.config.read_text()
@@ -86,11 +83,11 @@ def test_every_server_reports_its_mode_and_the_leader_its_followers(local_ensemb
         assert status.returncode == 0, status.stdout + status.stderr
         assert status.stdout.splitlines()[-1] == f"Mode: {mode(server)}"
     leader = wait_until(lambda: (lambda m: m if m.get("zk_synced_followers") == "2" else None)(
-        mntr(local_ensemble[2])), timeout=30, what="two synced followers")
+        mntr_of(local_ensemble[2])), timeout=30, what="two synced followers")
     assert leader["zk_server_state"] == "leader"
     assert leader["zk_peer_state"] == "leading - broadcast"
     assert leader["zk_followers"] == "2"
-    follower = mntr(local_ensemble[0])
+    follower = mntr_of(local_ensemble[0])
     assert follower["zk_peer_state"] == "following - broadcast"
     assert "zk_followers" not in follower
 
