@@ -87,6 +87,7 @@ def test_every_server_reports_its_mode_and_the_leader_its_followers(local_ensemb
     assert leader["zk_server_state"] == "leader"
     assert leader["zk_peer_state"] == "leading - broadcast"
     assert leader["zk_followers"] == "2"
+    assert leader["zk_pending_syncs"] == "0"
     follower = mntr_of(local_ensemble[0])
     assert follower["zk_peer_state"] == "following - broadcast"
     assert "zk_followers" not in follower

@@ -103,13 +103,15 @@ impl Keeper {
         }
     }
 
-    async fn local_read_index(&self) -> Result<u64, String> {
-        let read_log_id = self
-            .raft
-            .ensure_linearizable()
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(read_log_id.map_or(0, |id| id.index))
+    /// This leader's read index, confirmed by a quorum.
+    pub(crate) async fn local_read_index(&self) -> Result<u64, String> {
+        let pending = &self.stats.pending_syncs;
+        pending.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let confirmed = self.raft.ensure_linearizable().await;
+        pending.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(confirmed
+            .map_err(|e| e.to_string())?
+            .map_or(0, |id| id.index))
     }
 
     /// Runs for the life of an ensemble server.

@@ -4,7 +4,8 @@ use crate::server::Keeper;
 
 /// `zk_peer_state` on every ensemble server; on the leader also `zk_followers` (the voters
 /// and observers it replicates to), `zk_synced_followers` and `zk_synced_non_voting_followers`
-/// (those whose replica holds everything this leader has applied). None on a standalone
+/// (those whose replica holds everything this leader has applied) and `zk_pending_syncs`
+/// (syncs waiting for a quorum's confirmation). None on a standalone
 /// server, as in ZooKeeper.
 pub fn ensemble_metrics(keeper: &Keeper) -> Vec<(&'static str, String)> {
     let Some(ensemble) = &keeper.ensemble else {
@@ -38,6 +39,11 @@ pub fn ensemble_metrics(keeper: &Keeper) -> Vec<(&'static str, String)> {
         figures.push(("zk_followers", followers.to_string()));
         figures.push(("zk_synced_followers", synced(false).to_string()));
         figures.push(("zk_synced_non_voting_followers", synced(true).to_string()));
+        let pending = keeper
+            .stats
+            .pending_syncs
+            .load(std::sync::atomic::Ordering::Relaxed);
+        figures.push(("zk_pending_syncs", pending.max(0).to_string()));
     }
     figures
 }

@@ -102,11 +102,8 @@ async fn write_forwarded(keeper: &Keeper, batch: TxnBatch) -> Result<Forwarded, 
 
 /// The commit index as of now, once a quorum has confirmed this server still leads.
 async fn read_index(keeper: &Keeper) -> Result<u64, Refusal> {
-    match keeper.raft.ensure_linearizable().await {
-        Ok(read_log_id) => Ok(read_log_id.map_or(0, |id| id.index)),
-        Err(openraft::error::RaftError::APIError(
-            openraft::error::CheckIsLeaderError::ForwardToLeader(_),
-        )) => Err(not_leader(keeper)),
-        Err(error) => Err(Refusal::Failed(error.to_string())),
+    if !keeper.is_leader() {
+        return Err(not_leader(keeper));
     }
+    keeper.local_read_index().await.map_err(Refusal::Failed)
 }

@@ -7,6 +7,8 @@ pub struct ServerStats {
     pub packets_received: AtomicU64,
     pub packets_sent: AtomicU64,
     pub outstanding: AtomicI64,
+    /// `sync`s this leader is confirming with a quorum (its own clients' and its followers').
+    pub pending_syncs: AtomicI64,
     latency_total_us: AtomicU64,
     latency_count: AtomicU64,
     latency_min_us: AtomicU64,
