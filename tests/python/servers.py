@@ -68,7 +68,8 @@ _PORT_BLOCK = 3000
 _handed_out: set[int] = set()
 
 
-def _port_range() -> range:
+def port_range() -> range:
+    """The ports `free_port` hands out in this test worker."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     index = int(worker) if worker.isdigit() else 0
     first = 20000 + (index % 4) * _PORT_BLOCK
@@ -78,7 +79,7 @@ def _port_range() -> range:
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now, never handed out before in
     this process."""
-    candidates = [p for p in _port_range() if p not in _handed_out]
+    candidates = [p for p in port_range() if p not in _handed_out]
     random.shuffle(candidates)
     for port in candidates:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -88,7 +89,7 @@ def free_port() -> int:
                 continue
         _handed_out.add(port)
         return port
-    raise RuntimeError(f"no free port left in {_port_range()}")
+    raise RuntimeError(f"no free port left in {port_range()}")
 
 
 def four_letter_word(host: str, port: int, word: str, timeout: float = 5.0) -> str:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ensemble import mntr_of
-from servers import FERRY_BIN, ZKCLI_SH, four_letter_word, free_port, wait_until
+from servers import (FERRY_BIN, ZKCLI_SH, four_letter_word, free_port, port_range,
+                     wait_until)
 from test_zkcli_sh import run_zkcli
 
 pytestmark = pytest.mark.timeout(300)
@@ -36,8 +37,11 @@ def ensemble_ports(base: int, servers: int) -> list[int]:
 
 @pytest.fixture
 def local_ensemble(tmp_path):
-    base = wait_until(lambda: (lambda b: b if ports_free(ensemble_ports(b, 3)) else None)(
-        free_port()), timeout=10, what="nine free ports")
+    # All nine ports inside this test worker's own range (see servers.free_port), free now.
+    own = port_range()
+    base = wait_until(lambda: (lambda b: b if all(p in own for p in ensemble_ports(b, 3))
+                               and ports_free(ensemble_ports(b, 3)) else None)(free_port()),
+                      timeout=30, what="nine free ports")
     process = subprocess.Popen(
         [str(FERRY_BIN), "keeper", "ensemble", "--servers", "3", "--dir", str(tmp_path),
          "--base-port", str(base)],
