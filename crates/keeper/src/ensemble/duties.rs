@@ -47,13 +47,8 @@ impl Keeper {
 
     /// The peer address of the current leader, if one is known.
     pub fn leader_addr(&self) -> Option<String> {
-        let metrics = self.raft.metrics().borrow().clone();
-        let leader = metrics.current_leader?;
-        metrics
-            .membership_config
-            .membership()
-            .get_node(&leader)
-            .map(|node| node.addr.clone())
+        let leader = self.raft.metrics().borrow().current_leader?;
+        super::peer_addr_of(&self.raft, leader)
     }
 
     /// Sessions another server's clients were heard from: refresh those this leader tracks,
@@ -115,7 +110,10 @@ impl Keeper {
     }
 
     /// Runs for the life of an ensemble server.
-    pub(crate) async fn ensemble_duties(self: Arc<Self>, ensemble: Ensemble) {
+    pub(crate) async fn ensemble_duties(self: Arc<Self>) {
+        let Some(ensemble) = self.ensemble.clone() else {
+            return;
+        };
         let half_tick = Duration::from_millis(u64::from(self.config.tick_time_ms) / 2)
             .max(Duration::from_millis(10));
         let mut tick = tokio::time::interval(half_tick);

@@ -30,6 +30,16 @@ use openraft::BasicNode;
 
 use crate::config::{KeeperConfig, ServerSpec};
 
+/// Where server `id` of the raft group's current membership answers its peers.
+pub fn peer_addr_of(raft: &crate::raft::Raft, id: u64) -> Option<String> {
+    raft.metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .get_node(&id)
+        .map(|node| node.addr.clone())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EnsembleError {
     #[error(

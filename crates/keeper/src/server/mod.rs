@@ -211,21 +211,21 @@ impl Keeper {
             node_id,
             started: Instant::now(),
             serving: std::sync::atomic::AtomicBool::new(ensemble.is_none()),
-            ensemble: ensemble.clone(),
+            ensemble,
             peers,
         });
         if let Some(receiver) = to_close {
             tokio::spawn(keeper.clone().close_connections(receiver));
         }
-        match (ensemble, peer_listener) {
-            (Some(ensemble), Some(listener)) => {
+        match peer_listener {
+            Some(listener) => {
                 tokio::spawn(crate::ensemble::peer_server::serve_peers(
                     keeper.clone(),
                     listener,
                 ));
-                tokio::spawn(keeper.clone().ensemble_duties(ensemble));
+                tokio::spawn(keeper.clone().ensemble_duties());
             }
-            _ => keeper.wait_until_leader().await?,
+            None => keeper.wait_until_leader().await?,
         }
         // Sessions restored from disk get a full timeout to reconnect, as in ZooKeeper.
         for (id, info) in &keeper.shared.read().db.sessions {

@@ -78,10 +78,7 @@ impl Proposer {
                     let outcome = match answer {
                         Ok(receiver) => match receiver.await {
                             Ok(Ok(response)) => Ok(response.data.0),
-                            Ok(Err(openraft::error::ClientWriteError::ForwardToLeader(to))) => {
-                                Err(ProposalError::NotLeader(to))
-                            }
-                            Ok(Err(error)) => Err(ProposalError::Refused(error)),
+                            Ok(Err(error)) => Err(refused(error)),
                             Err(_dropped) => Err(ProposalError::Dropped),
                         },
                         Err(fatal) => Err(ProposalError::Stopped(fatal)),
@@ -120,7 +117,8 @@ impl Proposer {
         let deadline = tokio::time::Instant::now() + self.forward_timeout;
         let request = PeerRequest::Forward(batch);
         loop {
-            let outcome = match leader.and_then(|id| self.peer_addr(id)) {
+            let outcome = match leader.and_then(|id| crate::ensemble::peer_addr_of(&self.raft, id))
+            {
                 None => Err(ProposalError::NoLeader),
                 Some(addr) => self.forward_once(&addr, &request, deadline).await,
             };
@@ -163,16 +161,6 @@ impl Proposer {
         }
     }
 
-    fn peer_addr(&self, id: u64) -> Option<String> {
-        self.raft
-            .metrics()
-            .borrow()
-            .membership_config
-            .membership()
-            .get_node(&id)
-            .map(|node: &RaftNode| node.addr.clone())
-    }
-
     /// Waits (until `deadline`) for a leader other than `previous` to be known, or a short
     /// while when the same one is still named (its restart may be under way).
     async fn next_leader(
@@ -192,12 +180,17 @@ impl Proposer {
     async fn append_locally(&self, batch: TxnBatch) -> Result<(u64, Vec<Applied>), ProposalError> {
         match self.raft.client_write(batch).await {
             Ok(response) => Ok((response.log_id.index, response.data.0)),
-            Err(openraft::error::RaftError::APIError(
-                openraft::error::ClientWriteError::ForwardToLeader(to),
-            )) => Err(ProposalError::NotLeader(to)),
-            Err(openraft::error::RaftError::APIError(error)) => Err(ProposalError::Refused(error)),
+            Err(openraft::error::RaftError::APIError(error)) => Err(refused(error)),
             Err(openraft::error::RaftError::Fatal(fatal)) => Err(ProposalError::Stopped(fatal)),
         }
+    }
+}
+
+/// Why the log refused a write.
+fn refused(error: openraft::error::ClientWriteError<u64, RaftNode>) -> ProposalError {
+    match error {
+        openraft::error::ClientWriteError::ForwardToLeader(to) => ProposalError::NotLeader(to),
+        error => ProposalError::Refused(error),
     }
 }
 
