@@ -118,8 +118,18 @@ impl Keeper {
             .max(Duration::from_millis(10));
         let mut tick = tokio::time::interval(half_tick);
         let mut was_leader = false;
+        let mut metrics = self.raft.metrics();
         loop {
-            tick.tick().await;
+            let known_leader = metrics.borrow().current_leader;
+            // A change of leader is acted on at once rather than at the next tick, so that a
+            // fresh or re-elected ensemble serves as soon as it has a leader.
+            let running = tokio::select! {
+                _ = tick.tick() => true,
+                changed = metrics.wait_for(|m| m.current_leader != known_leader) => changed.is_ok(),
+            };
+            if !running {
+                return; // raft has shut down
+            }
             let leader = self.is_leader();
             let serving = if leader {
                 self.quorum_confirmed().await

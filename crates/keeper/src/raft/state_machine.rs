@@ -239,7 +239,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let written = tokio::task::spawn_blocking(move || {
             // Serialise under the read lock (consistent with last_applied; writes wait, reads
             // go on); sync and rename after releasing it.
-            let (meta, index, tmp) = {
+            let (meta, index, tmp, pause) = {
                 let locked = std::time::Instant::now();
                 let state = shared.read();
                 shared
@@ -249,14 +249,18 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 let index = meta.last_log_id.map_or(0, |id| id.index);
                 let tmp = snapshot::write_temp(&dir, index, &state)?;
                 drop(state);
-                shared.last_snapshot_pause_us.store(
-                    locked.elapsed().as_micros() as u64,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                (meta, index, tmp)
+                (meta, index, tmp, locked.elapsed())
             };
+            shared.last_snapshot_pause_us.store(
+                pause.as_micros() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             let path = snapshot::commit(&dir, index, &tmp)?;
-            tracing::info!(path = %path.display(), "snapshot written");
+            tracing::info!(
+                path = %path.display(),
+                writes_paused_ms = pause.as_millis() as u64,
+                "snapshot written"
+            );
             Ok::<_, snapshot::SnapshotError>((meta, path))
         })
         .await

@@ -2,6 +2,7 @@
 // In tests an unwrap is an assertion: a failure should stop the test with its message.
 #![allow(clippy::unwrap_used)]
 
+mod ensemble;
 mod operations;
 mod support;
 mod zookeeper_client;

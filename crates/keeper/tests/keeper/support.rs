@@ -44,6 +44,11 @@ impl TestKeeper {
         }
     }
 
+    /// Stops accepting new connections (they are refused); established ones stay.
+    pub fn stop_accepting(&self) {
+        self.accept.abort();
+    }
+
     /// Stops accepting and shuts raft down; established connections are dropped with the
     /// runtime.
     pub async fn stop(self) {
