@@ -4,16 +4,21 @@ generated zoo.cfg, and `mntr`'s ensemble figures."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import socket
 import subprocess
+import threading
 import types
 from pathlib import Path
 
 import pytest
 
 from ensemble import mntr_of
-from servers import (FERRY_BIN, ZKCLI_SH, four_letter_word, free_port, port_range,
-                     wait_until)
+from servers import (APACHE_ZK_CLASSPATH, FERRY_BIN, ZKCLI_SH, four_letter_word, free_port,
+                     port_range, wait_until)
+from test_ensemble import client, ensemble  # noqa: F401 (a fixture)
 from test_zkcli_sh import run_zkcli
 
 pytestmark = pytest.mark.timeout(300)
@@ -120,3 +125,88 @@ def test_bad_arguments_are_clear_errors(tmp_path):
                            "--base-port", "65534"], capture_output=True, text=True, timeout=30)
     assert done.returncode != 0 and "--base-port" in done.stderr, done.stderr
     assert not Path(tmp_path / "server1" / "zoo.cfg").exists()
+
+
+class ZkCliShell:
+    """zkCli.sh in interactive mode on `hosts`, with commands sent on its stdin and every line
+    it prints (stdout and stderr) collected. Its client logs nothing without an slf4j binding:
+    the class path the Apache server tests use gives it slf4j-simple, which logs to stderr."""
+
+    def __init__(self, hosts: str) -> None:
+        self.process = subprocess.Popen(
+            ["bash", str(ZKCLI_SH), "-server", hosts], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "CLIENT_JVMFLAGS": f"-cp {APACHE_ZK_CLASSPATH}"},
+            start_new_session=True)  # zkCli.sh runs java as its child: kill the group
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def __enter__(self) -> "ZkCliShell":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def send(self, command: str) -> None:
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def wait_for(self, pattern: str, after: int = 0, timeout: float = 30.0):
+        """The index and match of the first line from `after` on that `pattern` matches whole."""
+        regex = re.compile(pattern)
+
+        def found():
+            return next(((i, m) for i, line in enumerate(self.lines[after:], start=after)
+                         if (m := regex.fullmatch(line))), None)
+        try:
+            return wait_until(found, timeout, interval=0.05, what=pattern)
+        except TimeoutError:
+            raise AssertionError(f"zkCli.sh never printed {pattern!r}; it printed:\n"
+                                 + "\n".join(self.lines[-40:])) from None
+
+
+ESTABLISHED = (r".* Session establishment complete on server \S+/127\.0\.0\.1:(?P<port>\d+), "
+               r"session id = (?P<session>0x[0-9a-f]+), negotiated timeout = \d+")
+
+
+@pytest.mark.skipif(not ZKCLI_SH.exists(), reason=f"{ZKCLI_SH} is not installed")
+def test_a_zkcli_session_moves_to_another_server_with_its_ephemeral_and_watch(ensemble):
+    """Apache's zkCli.sh, given the whole ensemble, keeps its session when its server is
+    killed -9: it resumes the same session id on another server, its ephemeral is still there
+    (owned by that session), the data watch it set fires there, and `quit` ends the session,
+    deleting the ephemeral."""
+    with ZkCliShell(ensemble.hosts) as shell:
+        at, first = shell.wait_for(ESTABLISHED)
+        for command in ["create /watched x", "create -e /lease mine", "get -w /watched"]:
+            shell.send(command)
+        for answer in ["Created /watched", "Created /lease", "x"]:
+            at, _ = shell.wait_for(answer, at)
+        victim = next(s for s in ensemble.servers.values()
+                      if s.port == int(first["port"]))
+        # Connected before the kill, so that the checks below need not wait for an election.
+        zk = client(",".join(s.hosts for s in ensemble.servers.values() if s is not victim))
+        try:
+            victim.kill9()
+            at, moved = shell.wait_for(ESTABLISHED, at)
+            assert moved["port"] != first["port"]
+            assert moved["session"] == first["session"], "zkCli.sh got a new session"
+            zk.retry(zk.sync, "/")
+            lease = zk.retry(zk.exists, "/lease")
+            assert lease is not None, "the ephemeral is gone"
+            assert lease.ephemeralOwner == int(first["session"], 16)
+            zk.retry(zk.set, "/watched", b"y")
+            shell.wait_for("WatchedEvent state:SyncConnected type:NodeDataChanged path:/watched",
+                           at)
+            shell.send("quit")
+            assert shell.process.wait(30) == 0, "\n".join(shell.lines[-40:])
+            wait_until(lambda: zk.retry(zk.exists, "/lease") is None, timeout=30,
+                       what="/lease to go with the closed session")
+        finally:
+            zk.stop()
+            zk.close()

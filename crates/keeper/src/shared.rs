@@ -27,8 +27,10 @@ pub struct Shared {
     /// Transactions applied since the last snapshot began; the keeper snapshots by this count
     /// (`snapCount`), not by log entries, which carry many transactions each.
     pub txns_since_snapshot: AtomicU64,
-    /// How long the last snapshot held the state lock (writes wait meanwhile), in µs.
-    pub last_snapshot_pause_us: AtomicU64,
+    /// How long the last snapshot took to write, in µs.
+    pub last_snapshot_us: AtomicU64,
+    /// Held while a snapshot is written from the state, which must not be replaced meanwhile.
+    pub snapshot_writing: tokio::sync::Mutex<()>,
     /// Connections the server must close because of what was applied. (Bounded by the
     /// sessions there are, each closing once, and the snapshots installed.)
     to_close: tokio::sync::mpsc::UnboundedSender<ToClose>,
@@ -57,7 +59,8 @@ impl Shared {
             watches: Mutex::new(WatchManager::default()),
             applied: tokio::sync::watch::channel(0).0,
             txns_since_snapshot: AtomicU64::new(0),
-            last_snapshot_pause_us: AtomicU64::new(0),
+            last_snapshot_us: AtomicU64::new(0),
+            snapshot_writing: tokio::sync::Mutex::new(()),
             to_close,
             to_close_receiver: Mutex::new(Some(receiver)),
         }

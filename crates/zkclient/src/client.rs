@@ -33,6 +33,7 @@ pub struct ClientBuilder {
     max_frame: usize,
     resume: Option<(i64, Bytes)>,
     dialer: Arc<dyn Dialer>,
+    retry_connection_loss: bool,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -57,7 +58,18 @@ impl ClientBuilder {
             max_frame: DEFAULT_MAX_FRAME,
             resume: None,
             dialer: Arc::new(TcpDialer),
+            retry_connection_loss: false,
         }
+    }
+
+    /// Sends a request that failed with `ConnectionLoss` again once the session has
+    /// reconnected, for as long as the session lives, as Kafka's `ZooKeeperClient` does
+    /// (`retryRequestsUntilConnected`): the caller then sees only answers and the session's
+    /// end. A write may so be applied twice over, so its caller must take every answer as
+    /// possible (a create answered `NodeExists`, a conditional write `BadVersion`).
+    pub fn retry_connection_loss(mut self, retry: bool) -> Self {
+        self.retry_connection_loss = retry;
+        self
     }
 
     /// How connections to the servers are opened (TCP unless told otherwise).
@@ -130,6 +142,7 @@ impl ClientBuilder {
                 commands: commands_tx,
                 status,
                 shared,
+                retry_connection_loss: self.retry_connection_loss,
             }),
         };
         let wait = self.connect_timeout.unwrap_or(self.session_timeout);
@@ -168,6 +181,7 @@ struct Inner {
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<SessionStatus>,
     shared: Arc<Shared>,
+    retry_connection_loss: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -236,8 +250,45 @@ impl Client {
         self.inner.commands.send(command).await.map_err(drop)
     }
 
-    /// Sends one request and waits for its reply, whatever error code the reply carries.
+    /// Sends one request and waits for its reply, whatever error code the reply carries
+    /// (with [`ClientBuilder::retry_connection_loss`], again after each lost connection).
     pub(crate) async fn submit(
+        &self,
+        op: OpCode,
+        body: Vec<u8>,
+        path: &str,
+        registration: Option<Registration>,
+        removal: Option<Removal>,
+    ) -> Result<Reply> {
+        loop {
+            let attempt = self
+                .submit_once(
+                    op,
+                    body.clone(),
+                    path,
+                    registration.clone(),
+                    removal.clone(),
+                )
+                .await;
+            match attempt {
+                Err(error) if self.inner.retry_connection_loss && error.is_connection_loss() => {
+                    if !self.reconnected().await {
+                        return Err(self.gone_error(Some(path)));
+                    }
+                }
+                answered => return answered,
+            }
+        }
+    }
+
+    /// Waits until the session is connected again; `false` when it ended instead.
+    async fn reconnected(&self) -> bool {
+        let mut status = self.inner.status.clone();
+        let settled = status.wait_for(|s| s.state != State::Connecting).await;
+        settled.is_ok_and(|s| s.state == State::Connected)
+    }
+
+    async fn submit_once(
         &self,
         op: OpCode,
         body: Vec<u8>,

@@ -611,3 +611,39 @@ async fn the_session_survives_a_server_restart() {
     zk.close().await;
     writer.close().await;
 }
+
+#[tokio::test]
+async fn with_retry_a_call_outlives_a_lost_connection() {
+    let Some(mut own) = TestServer::start_owned() else {
+        return;
+    };
+    let (zk, _events) = Client::builder(&own.hosts)
+        .session_timeout(Duration::from_secs(30))
+        .retry_connection_loss(true)
+        .connect()
+        .await
+        .unwrap();
+    zk.create("/kept", "v", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    own.kill();
+    // Without the retry this fails with ConnectionLoss at the first failed reconnect; with it
+    // the call waits for the session to come back and is answered.
+    let call = tokio::spawn({
+        let zk = zk.clone();
+        async move { zk.get_data("/kept", false).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await; // a few reconnects fail meanwhile
+    assert!(
+        !call.is_finished(),
+        "the call gave up while the server was down"
+    );
+    own.restart();
+    let (data, _) = tokio::time::timeout(Duration::from_secs(30), call)
+        .await
+        .expect("answered after the reconnect")
+        .unwrap()
+        .expect("no ConnectionLoss reaches the caller");
+    assert_eq!(data.as_deref(), Some(&b"v"[..]));
+    zk.close().await;
+}

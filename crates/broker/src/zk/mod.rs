@@ -131,9 +131,12 @@ impl KafkaZk {
                 Err(error) => return Err(error),
             }
         }
+        // A keeper failover drops connections; like Kafka's ZooKeeperClient, every call
+        // waits for the session to reconnect and is sent again rather than failing.
         let (client, events) = Client::builder(connect)
             .session_timeout(session_timeout)
             .dialer(dialer.clone())
+            .retry_connection_loss(true)
             .connect()
             .await
             .map_err(failed)?;

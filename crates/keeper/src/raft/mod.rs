@@ -5,6 +5,7 @@
 //! batch of transactions; each gets the zxid `(term << 32) | n`, n counting transactions within
 //! the term from 1, as ZooKeeper counts within an epoch.
 
+mod chunked_reader;
 pub mod entry_codec;
 pub mod log_store;
 pub mod snapshot;

@@ -165,21 +165,37 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta<u64, openraft::BasicNode>,
         data: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
-        let io = |e: std::io::Error| storage_error(StorageIOError::read_state_machine, &e);
-        let mut data = *data;
-        data.seek(std::io::SeekFrom::Start(0)).await.map_err(io)?;
-        let mut bytes = Vec::new();
-        data.read_to_end(&mut bytes).await.map_err(io)?;
-        drop(data);
-        let state = snapshot::decode(&bytes, self.extended_types)
-            .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
         let index = meta.last_log_id.map_or(0, |id| id.index);
-        let path = snapshot::write(&self.snapshot_dir, index, &bytes)
+        let (received, dir) = (self.receiving_path(), self.snapshot_dir.clone());
+        let extended_types = self.extended_types;
+        // Every chunk is in the received file once its writes are flushed; it is read back
+        // from its start.
+        let mut data = *data;
+        tokio::io::AsyncWriteExt::flush(&mut data)
+            .await
             .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
-        let _ = std::fs::remove_file(self.receiving_path());
+        drop(data);
+        // Decoded a block at a time off the runtime's threads, then the received file itself
+        // becomes the snapshot (synced and renamed): a snapshot of millions of nodes is never
+        // in memory as bytes, nor written twice.
+        let installed = tokio::task::spawn_blocking(move || {
+            let file =
+                std::fs::File::open(&received).map_err(|source| snapshot::SnapshotError::Io {
+                    path: received.clone(),
+                    source,
+                })?;
+            let state = snapshot::read_from(file, extended_types)?;
+            let path = snapshot::commit(&dir, index, &received)?;
+            Ok::<_, snapshot::SnapshotError>((state, path))
+        })
+        .await
+        .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
+        let (state, path) =
+            installed.map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;
         let applied = state.last_applied.map_or(0, |id| id.index);
+        let writing = self.shared.snapshot_writing.lock().await;
         *self.shared.write() = state;
+        drop(writing);
         self.shared.publish_applied(applied);
         self.shared.close_connections(ToClose::All);
         set_current(&self.current, meta.clone(), path);
@@ -237,28 +253,20 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let shared = self.shared.clone();
         let dir = self.dir.clone();
         let written = tokio::task::spawn_blocking(move || {
-            // Serialise under the read lock (consistent with last_applied; writes wait, reads
-            // go on); sync and rename after releasing it.
-            let (meta, index, tmp, pause) = {
-                let locked = std::time::Instant::now();
-                let state = shared.read();
-                shared
-                    .txns_since_snapshot
-                    .store(0, std::sync::atomic::Ordering::Relaxed);
-                let meta = meta_of(state.last_applied, &state.membership);
-                let index = meta.last_log_id.map_or(0, |id| id.index);
-                let tmp = snapshot::write_temp(&dir, index, &state)?;
-                drop(state);
-                (meta, index, tmp, locked.elapsed())
-            };
-            shared.last_snapshot_pause_us.store(
-                pause.as_micros() as u64,
+            // An installed snapshot replaces the tree: never while this one reads it.
+            let _writing = shared.snapshot_writing.blocking_lock();
+            let started = std::time::Instant::now();
+            let written = snapshot::write_temp_while_applying(&dir, &shared)?;
+            let meta = meta_of(written.last_applied, &written.membership);
+            let index = meta.last_log_id.map_or(0, |id| id.index);
+            let path = snapshot::commit(&dir, index, &written.tmp)?;
+            shared.last_snapshot_us.store(
+                started.elapsed().as_micros() as u64,
                 std::sync::atomic::Ordering::Relaxed,
             );
-            let path = snapshot::commit(&dir, index, &tmp)?;
             tracing::info!(
                 path = %path.display(),
-                writes_paused_ms = pause.as_millis() as u64,
+                longest_write_pause_ms = written.longest_pause.as_millis() as u64,
                 "snapshot written"
             );
             Ok::<_, snapshot::SnapshotError>((meta, path))

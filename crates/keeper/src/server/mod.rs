@@ -431,9 +431,10 @@ impl Keeper {
     /// Like ZooKeeper, the threshold is drawn between snapCount/2 and snapCount so that the
     /// servers of an ensemble do not all snapshot at once.
     ///
-    /// Writes wait while a snapshot serialises the tree, so under a heavy write load snapshots
-    /// are spaced out to at least `SNAPSHOT_DUTY` times the last pause: they then cost at most
-    /// a tenth of the write capacity, and the log simply grows a little longer in between.
+    /// Writing a snapshot takes a core for a while (writes go on meanwhile; see `tree::cut`),
+    /// so under a heavy write load snapshots are spaced out to at least `SNAPSHOT_DUTY` times
+    /// the time the last one took: they then cost at most a tenth of a core, and the log
+    /// simply grows a little longer in between.
     async fn snapshot_when_due(self: Arc<Self>) {
         const SNAPSHOT_DUTY: u32 = 10;
         let half = (self.config.snap_count / 2).max(1);
@@ -446,12 +447,12 @@ impl Keeper {
                 .shared
                 .txns_since_snapshot
                 .load(std::sync::atomic::Ordering::Relaxed);
-            let pause = Duration::from_micros(
+            let took = Duration::from_micros(
                 self.shared
-                    .last_snapshot_pause_us
+                    .last_snapshot_us
                     .load(std::sync::atomic::Ordering::Relaxed),
             );
-            if applied < threshold || last.elapsed() < pause * SNAPSHOT_DUTY {
+            if applied < threshold || last.elapsed() < took * SNAPSHOT_DUTY {
                 continue;
             }
             if let Err(error) = self.raft.trigger().snapshot().await {

@@ -12,6 +12,7 @@
 
 mod acl_cache;
 mod children;
+mod cut;
 mod node;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -19,6 +20,8 @@ use std::sync::Arc;
 
 pub use acl_cache::{AclCache, AclRef};
 pub use children::Children;
+use cut::{shard_of, Cut};
+pub use cut::{NodeImage, SHARDS};
 use ferry_jute::{ephemeral_owner, Acl, Bytes, Stat};
 pub use node::{Node, NodeStat};
 
@@ -52,8 +55,11 @@ pub enum Undo {
 
 #[derive(Debug)]
 pub struct DataTree {
-    /// Boxed so the table stays small: a million nodes need two million buckets.
-    nodes: HashMap<Box<str>, Box<Node>>,
+    /// Nodes by path, in `SHARDS` tables by path hash (see `cut`). Boxed so the tables stay
+    /// small: a million nodes need two million buckets.
+    nodes: Box<[HashMap<Box<str>, Box<Node>>]>,
+    /// While a snapshot is being written: the tree as it was when it began.
+    cut: Option<Cut>,
     acls: AclCache,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: HashSet<String>,
@@ -77,8 +83,8 @@ impl DataTree {
     pub fn new() -> Self {
         let mut tree = Self::empty();
         let open = tree.acls.acquire(&crate::acl::open_acl());
-        tree.nodes.insert(
-            "/".into(),
+        tree.insert(
+            "/",
             Box::new(Node {
                 data: Some(Bytes::new()),
                 acl: open,
@@ -94,8 +100,8 @@ impl DataTree {
             tree.link_child(path);
             // ZooKeeper sets the config node's ACL with version -1, so its aversion is -1.
             let aversion = if path == CONFIG_PATH { -1 } else { 0 };
-            tree.nodes.insert(
-                path.into(),
+            tree.insert(
+                path,
                 Box::new(Node {
                     data: Some(Bytes::new()),
                     acl,
@@ -113,7 +119,8 @@ impl DataTree {
     /// A tree with no nodes at all, to be filled from a snapshot.
     pub fn empty() -> Self {
         Self {
-            nodes: HashMap::new(),
+            nodes: (0..SHARDS).map(|_| HashMap::new()).collect(),
+            cut: None,
             acls: AclCache::default(),
             ephemerals: HashMap::new(),
             containers: HashSet::new(),
@@ -125,7 +132,7 @@ impl DataTree {
     /// the root under both "" and "/").
     pub fn get(&self, path: &str) -> Option<&Node> {
         let path = if path.is_empty() { "/" } else { path };
-        self.nodes.get(path).map(|node| &**node)
+        self.nodes[shard_of(path)].get(path).map(|node| &**node)
     }
 
     /// The paths ZooKeeper will not let a client delete.
@@ -142,11 +149,14 @@ impl DataTree {
     }
 
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.nodes.iter().map(HashMap::len).sum()
     }
 
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(path, node)| (&**path, &**node))
+        self.nodes
+            .iter()
+            .flatten()
+            .map(|(path, node)| (&**path, &**node))
     }
 
     pub fn acl_cache(&self) -> &AclCache {
@@ -198,7 +208,7 @@ impl DataTree {
     ) -> Undo {
         let parent_path = path::parent(path);
         let parent_stat = self.stat_of(parent_path);
-        if let Some(parent) = self.nodes.get_mut(parent_path) {
+        if let Some(parent) = self.node_mut(parent_path) {
             if parent_cversion > parent.stat.cversion {
                 parent.stat.cversion = parent_cversion;
                 parent.stat.pzxid = zxid;
@@ -206,8 +216,8 @@ impl DataTree {
         }
         self.link_child(path);
         let acl = self.acls.acquire(acl);
-        self.nodes.insert(
-            path.into(),
+        self.insert(
+            path,
             Box::new(Node {
                 data,
                 acl,
@@ -234,8 +244,8 @@ impl DataTree {
     pub fn delete(&mut self, path: &str, zxid: i64) -> Option<Undo> {
         let parent_path = path::parent(path);
         let parent_stat = self.stat_of(parent_path);
-        let node = self.nodes.remove(path)?;
-        if let Some(parent) = self.nodes.get_mut(parent_path) {
+        let node = self.remove(path)?;
+        if let Some(parent) = self.node_mut(parent_path) {
             parent.children.remove(path::name(path));
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
@@ -261,7 +271,7 @@ impl DataTree {
         zxid: i64,
         time: i64,
     ) -> Option<Undo> {
-        let node = self.nodes.get_mut(path)?;
+        let node = self.node_mut(path)?;
         let undo = Undo::Changed {
             path: path.to_string(),
             data: node.data.clone(),
@@ -277,14 +287,18 @@ impl DataTree {
     /// Replaces a node's ACL and sets its aversion.
     pub fn set_acl(&mut self, path: &str, acl: &[Acl], aversion: i32) -> Option<Undo> {
         let new_acl = self.acls.acquire(acl);
-        let node = self.nodes.get_mut(path)?;
+        let Some(node) = self.node_mut(path) else {
+            self.acls.release(new_acl);
+            return None;
+        };
         let old_acl = std::mem::replace(&mut node.acl, new_acl);
+        let old_stat = node.stat;
+        node.stat.aversion = aversion;
         let undo = Undo::AclChanged {
             path: path.to_string(),
             acl: self.acls.get(old_acl),
-            stat: node.stat,
+            stat: old_stat,
         };
-        node.stat.aversion = aversion;
         self.acls.release(old_acl);
         Some(undo)
     }
@@ -293,7 +307,7 @@ impl DataTree {
     pub fn undo(&mut self, undo: Undo) {
         match undo {
             Undo::Created { path, parent_stat } => {
-                if let Some(node) = self.nodes.remove(path.as_str()) {
+                if let Some(node) = self.remove(&path) {
                     self.unindex(&path, node.stat.ephemeral_owner);
                     self.acls.release(node.acl);
                 }
@@ -309,18 +323,18 @@ impl DataTree {
                 node.acl = self.acls.acquire(&acl);
                 self.index(&path, node.stat.ephemeral_owner);
                 self.link_child(&path);
-                self.nodes.insert(path.as_str().into(), node);
+                self.insert(&path, node);
                 self.restore_stat(path::parent(&path), parent_stat);
             }
             Undo::Changed { path, data, stat } => {
-                if let Some(node) = self.nodes.get_mut(path.as_str()) {
+                if let Some(node) = self.node_mut(&path) {
                     node.data = data;
                     node.stat = stat;
                 }
             }
             Undo::AclChanged { path, acl, stat } => {
                 let restored = self.acls.acquire(&acl);
-                if let Some(node) = self.nodes.get_mut(path.as_str()) {
+                if let Some(node) = self.node_mut(&path) {
                     let replaced = std::mem::replace(&mut node.acl, restored);
                     node.stat = stat;
                     self.acls.release(replaced);
@@ -334,8 +348,8 @@ impl DataTree {
     pub fn restore_node(&mut self, path: &str, data: Option<Bytes>, acl: &[Acl], stat: NodeStat) {
         let acl = self.acls.acquire(acl);
         self.index(path, stat.ephemeral_owner);
-        self.nodes.insert(
-            path.into(),
+        self.insert(
+            path,
             Box::new(Node {
                 data,
                 acl,
@@ -349,12 +363,13 @@ impl DataTree {
     pub fn link_restored(&mut self) -> Result<(), String> {
         let paths: Vec<Box<str>> = self
             .nodes
-            .keys()
+            .iter()
+            .flat_map(HashMap::keys)
             .filter(|p| &***p != "/")
             .cloned()
             .collect();
         for path in paths {
-            if !self.nodes.contains_key(path::parent(&path)) {
+            if self.get(path::parent(&path)).is_none() {
                 return Err(path.into());
             }
             self.link_child(&path);
@@ -362,25 +377,93 @@ impl DataTree {
         Ok(())
     }
 
+    /// A node is about to change: a snapshot being written records it as it is first.
+    fn note_change(&mut self, shard: usize, path: &str) {
+        if let Some(cut) = &mut self.cut {
+            cut.before_change(shard, path, self.nodes[shard].get(path).map(|n| &**n));
+        }
+    }
+
+    /// A node to change (see `note_change`).
+    fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
+        let shard = shard_of(path);
+        self.note_change(shard, path);
+        self.nodes[shard].get_mut(path).map(|node| &mut **node)
+    }
+
+    /// A node's children, which snapshots do not record (they follow from the paths).
+    fn children_mut(&mut self, path: &str) -> Option<&mut Children> {
+        let node = self.nodes[shard_of(path)].get_mut(path)?;
+        Some(&mut node.children)
+    }
+
+    fn insert(&mut self, path: &str, node: Box<Node>) {
+        let shard = shard_of(path);
+        self.note_change(shard, path);
+        self.nodes[shard].insert(path.into(), node);
+    }
+
+    fn remove(&mut self, path: &str) -> Option<Box<Node>> {
+        let shard = shard_of(path);
+        self.note_change(shard, path);
+        self.nodes[shard].remove(path)
+    }
+
+    /// Begins a snapshot of the tree as it is now (see `cut`); `visit_shard` then reads it a
+    /// shard at a time while changes go on, and `end_cut` ends it. Returns the node count.
+    pub fn begin_cut(&mut self) -> usize {
+        self.cut = Some(Cut::new(self.cut_acls()));
+        self.node_count()
+    }
+
+    pub fn end_cut(&mut self) {
+        self.cut = None;
+    }
+
+    /// The ACL lists the nodes refer to: at the cut while one is open, else as they are.
+    pub fn cut_acls(&self) -> Vec<(AclRef, Arc<[Acl]>)> {
+        match &self.cut {
+            Some(cut) => cut.acls.clone(),
+            None => self
+                .acls
+                .entries()
+                .map(|(handle, list)| (handle, list.clone()))
+                .collect(),
+        }
+    }
+
+    /// Visits every node of shard `shard`: as it was at the cut while one is open (and marks
+    /// the shard written), else as it is.
+    pub fn visit_shard(&self, shard: usize, visit: &mut dyn FnMut(&str, &NodeImage)) {
+        match &self.cut {
+            Some(cut) => cut.visit(shard, &self.nodes[shard], visit),
+            None => {
+                for (path, node) in &self.nodes[shard] {
+                    visit(path, &NodeImage::of(node));
+                }
+            }
+        }
+    }
+
     fn stat_of(&self, path: &str) -> NodeStat {
-        self.nodes.get(path).map(|n| n.stat).unwrap_or_default()
+        self.get(path).map(|n| n.stat).unwrap_or_default()
     }
 
     fn restore_stat(&mut self, path: &str, stat: NodeStat) {
-        if let Some(node) = self.nodes.get_mut(path) {
+        if let Some(node) = self.node_mut(path) {
             node.stat = stat;
         }
     }
 
     fn link_child(&mut self, path: &str) {
-        if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
-            parent.children.insert(path::name(path));
+        if let Some(parent) = self.children_mut(path::parent(path)) {
+            parent.insert(path::name(path));
         }
     }
 
     fn unlink_child(&mut self, path: &str) {
-        if let Some(parent) = self.nodes.get_mut(path::parent(path)) {
-            parent.children.remove(path::name(path));
+        if let Some(parent) = self.children_mut(path::parent(path)) {
+            parent.remove(path::name(path));
         }
     }
 

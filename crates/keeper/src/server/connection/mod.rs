@@ -187,7 +187,13 @@ where
     };
     let connect = ConnectRequest::from_bytes(body.body())?;
     drop(body);
-    let (session, response) = handshake(keeper, &connect, id).await?;
+    // Closed while the handshake waits (on the log, for a new session: the server lost its
+    // leader meanwhile), the connection goes at once, so that the client tries another server
+    // rather than waiting on this one's election only to be closed when it ends.
+    let (session, response) = tokio::select! {
+        answer = handshake(keeper, &connect, id) => answer?,
+        _ = closed.wait_for(|c| *c) => return Err(ConnectionError::NotServing),
+    };
     let mut frame = Vec::new();
     write_frame(&mut frame, &response.to_bytes());
     write_half.write_all(&frame).await?;
