@@ -89,6 +89,9 @@ pub struct KeeperConfig {
     /// `readonlymode.enabled` (a JVM property in ZooKeeper; a zoo.cfg key here): a server
     /// without a quorum serves reads to clients that allow read-only sessions.
     pub read_only_mode: bool,
+    /// `reconfigEnabled`: whether `reconfig` may change the ensemble (off by default, as in
+    /// ZooKeeper 3.5.3+).
+    pub reconfig_enabled: bool,
 }
 
 /// Keys ZooKeeper accepts that Ferry reads but has no use for (yet); no warning for these.
@@ -152,6 +155,7 @@ impl KeeperConfig {
             global_outstanding_limit: 1000,
             peer_type_observer: false,
             read_only_mode: false,
+            reconfig_enabled: false,
         }
     }
 
@@ -193,6 +197,7 @@ impl KeeperConfig {
         config.max_client_cnxns = number(get, "maxClientCnxns")?.unwrap_or(60);
         config.global_outstanding_limit = number(get, "globalOutstandingLimit")?.unwrap_or(1000);
         config.read_only_mode = get("readonlymode.enabled").is_some_and(|v| v == "true");
+        config.reconfig_enabled = boolean(get, "reconfigEnabled")?.unwrap_or(false);
         config.peer_type_observer = match get("peerType") {
             None | Some("participant") => false,
             Some("observer") => true,
@@ -403,7 +408,8 @@ fn parse_whitelist(list: &str) -> Whitelist {
     }
 }
 
-fn parse_server(key: &str, value: &str) -> Result<ServerSpec, ConfigError> {
+/// Parses the value of a `server.N` line (`key` names it in errors).
+pub fn parse_server(key: &str, value: &str) -> Result<ServerSpec, ConfigError> {
     let (quorum, client) = match value.split_once(';') {
         Some((q, c)) => (q, Some(c.trim().to_string())),
         None => (value, None),

@@ -44,6 +44,12 @@ pub enum TxnKind {
     Reap {
         path: String,
     },
+    /// A reconfiguration took effect: `/zookeeper/config` becomes `servers` (its `server.N`
+    /// lines) and the `version` line: `version`, or else this transaction's zxid.
+    SetConfig {
+        servers: String,
+        version: Option<i64>,
+    },
 }
 
 impl Txn {
@@ -62,6 +68,7 @@ const CREATE_SESSION: u8 = 1;
 const CLOSE_SESSION: u8 = 2;
 const REQUEST: u8 = 3;
 const REAP: u8 = 4;
+const SET_CONFIG: u8 = 5;
 
 impl Record for Txn {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -88,6 +95,11 @@ impl Record for Txn {
                 out.push(REAP);
                 path.encode(out);
             }
+            TxnKind::SetConfig { servers, version } => {
+                out.push(SET_CONFIG);
+                servers.encode(out);
+                version.unwrap_or(-1).encode(out);
+            }
         }
     }
 
@@ -112,6 +124,10 @@ impl Record for Txn {
             },
             REAP => TxnKind::Reap {
                 path: String::decode(r)?,
+            },
+            SET_CONFIG => TxnKind::SetConfig {
+                servers: String::decode(r)?,
+                version: Some(i64::decode(r)?).filter(|v| *v >= 0),
             },
             other => {
                 return Err(DecodeError::UnknownValue {

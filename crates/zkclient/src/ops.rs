@@ -6,8 +6,8 @@ use ferry_jute::{
     Acl, AddWatchMode, AddWatchRequest, AuthPacket, ClientInfo, Create2Response, DeleteRequest,
     ErrorCode, ExistsResponse, GetAclResponse, GetAllChildrenNumberResponse, GetChildren2Response,
     GetChildrenResponse, GetDataResponse, MultiOp, MultiRequest, MultiResponse, MultiResult,
-    OpCode, PathAndWatch, PathAndWatcherType, PathList, PathRequest, SetAclRequest, SetDataRequest,
-    Stat, StatResponse, WatcherType, WhoAmIResponse,
+    OpCode, PathAndWatch, PathAndWatcherType, PathList, PathRequest, Record, SetAclRequest,
+    SetDataRequest, Stat, StatResponse, WatcherType, WhoAmIResponse,
 };
 use tokio::sync::oneshot;
 
@@ -166,6 +166,39 @@ impl Client {
                 WatchKind::Data,
             )
             .await?;
+        Ok((response.data, response.stat))
+    }
+
+    /// `reconfig`: changes the ensemble, incrementally (`joining` server specs, `leaving`
+    /// server ids, comma-separated) or as a whole (`new_members`), based on the config at
+    /// version `from_config` (-1: whichever is current). Needs a server with
+    /// `reconfigEnabled=true` and a user allowed to write `/zookeeper/config`. Returns the new
+    /// configuration and its stat.
+    pub async fn reconfig(
+        &self,
+        joining: Option<&str>,
+        leaving: Option<&str>,
+        new_members: Option<&str>,
+        from_config: i64,
+    ) -> Result<(Option<Bytes>, Stat)> {
+        // Absent parts go as jute's null string, as the Java client sends them.
+        let mut body = Vec::new();
+        for part in [joining, leaving, new_members] {
+            part.map(|text| Bytes::copy_from_slice(text.as_bytes()))
+                .encode(&mut body);
+        }
+        from_config.encode(&mut body);
+        let reply = self
+            .submit(OpCode::Reconfig, body, CONFIG_NODE, None, None)
+            .await?;
+        // Java's reconfig errors name the empty path; so do these.
+        if let Err(Error::Keeper { code, .. }) = check(reply.err, CONFIG_NODE) {
+            return Err(Error::Keeper {
+                code,
+                path: Some(String::new()),
+            });
+        }
+        let response: GetDataResponse = decode(&reply.body, "ReconfigResponse")?;
         Ok((response.data, response.stat))
     }
 

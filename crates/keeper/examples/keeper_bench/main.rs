@@ -35,6 +35,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::task::JoinHandle;
+
 use report::{Figures, Sample};
 use servers::{Cluster, Launch, System};
 use workload::Workload;
@@ -90,6 +92,17 @@ fn port_of(ports: &[u16], id: usize) -> u16 {
     ports[id % ports.len()]
 }
 
+/// Runs one task per session, `--sessions` in all.
+fn spawn_sessions<Fut>(o: &Options, session: impl Fn(usize) -> Fut) -> Vec<JoinHandle<Fut::Output>>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    (0..o.sessions)
+        .map(|id| tokio::spawn(session(id)))
+        .collect()
+}
+
 /// Closed-loop throughput of one client over every session: operations per second, errors.
 async fn throughput<F, Fut>(
     ports: &[u16],
@@ -104,18 +117,9 @@ where
 {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let tasks: Vec<_> = (0..o.sessions)
-        .map(|id| {
-            tokio::spawn(client(
-                port_of(ports, id),
-                run,
-                id,
-                workload,
-                o.depth,
-                stop.clone(),
-            ))
-        })
-        .collect();
+    let tasks = spawn_sessions(o, |id| {
+        client(port_of(ports, id), run, id, workload, o.depth, stop.clone())
+    });
     tokio::time::sleep(Duration::from_secs(o.seconds)).await;
     stop.store(true, Ordering::Relaxed);
     let (mut done, mut errors) = (0, 0);
@@ -141,18 +145,9 @@ where
 {
     let per_session = o.rate / o.sessions as f64;
     let duration = Duration::from_secs(o.seconds);
-    let tasks: Vec<_> = (0..o.sessions)
-        .map(|id| {
-            tokio::spawn(client(
-                port_of(ports, id),
-                run,
-                id,
-                workload,
-                per_session,
-                duration,
-            ))
-        })
-        .collect();
+    let tasks = spawn_sessions(o, |id| {
+        client(port_of(ports, id), run, id, workload, per_session, duration)
+    });
     let mut all = Sample::default();
     for task in tasks {
         all.merge(task.await.expect("load task"));

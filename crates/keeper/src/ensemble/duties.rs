@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::client::PeerClient;
 use super::wire::{PeerRequest, PeerResponse};
 use super::Ensemble;
 use crate::config::KeeperConfig;
@@ -20,23 +21,50 @@ use crate::server::Keeper;
 /// myid among equally up-to-date servers); the others receive the membership from it. Should
 /// it not lead within `initLimit` ticks (it may be down), each server initialises the same
 /// membership itself and raft elects among those present.
-pub fn initialize(raft: &Raft, ensemble: &Ensemble, config: &KeeperConfig) {
+///
+/// A server whose peers have formed an ensemble already never forms one itself: it was
+/// started to join that ensemble (or lost its data) and waits for the leader to add it
+/// (`reconfig -add`, or at once when it is a member).
+pub fn initialize(raft: &Raft, ensemble: &Ensemble, config: &KeeperConfig, peers: &PeerClient) {
+    let tick = Duration::from_millis(u64::from(config.tick_time_ms));
     let grace = if ensemble.is_highest_participant() {
         Duration::ZERO
     } else {
-        Duration::from_millis(u64::from(config.tick_time_ms) * u64::from(config.init_limit.max(1)))
+        tick * config.init_limit.max(1)
     };
-    let (raft, voters) = (raft.clone(), ensemble.voters());
+    let (raft, voters, peers) = (raft.clone(), ensemble.voters(), peers.clone());
+    let others: Vec<String> = ensemble
+        .servers
+        .iter()
+        .filter(|(id, _)| **id != ensemble.my_id)
+        .map(|(_, spec)| Ensemble::peer_addr(spec))
+        .collect();
     tokio::spawn(async move {
         let mut metrics = raft.metrics();
         let led = tokio::time::timeout(grace, metrics.wait_for(|m| m.current_leader.is_some()));
         if led.await.is_ok() || raft.is_initialized().await.unwrap_or(true) {
             return;
         }
+        if any_initialized(&peers, &others, tick).await {
+            tracing::info!("the other servers form an ensemble already: waiting to be added to it");
+            return;
+        }
         if let Err(error) = raft.initialize(voters).await {
             tracing::warn!(%error, "cannot initialise the ensemble");
         }
     });
+}
+
+/// Whether any of the servers at `addrs` answers that it is in an ensemble already.
+async fn any_initialized(peers: &PeerClient, addrs: &[String], timeout: Duration) -> bool {
+    for addr in addrs {
+        if let Ok(PeerResponse::Initialized(true)) =
+            peers.call(addr, &PeerRequest::Initialized, timeout).await
+        {
+            return true;
+        }
+    }
+    false
 }
 
 impl Keeper {
@@ -98,6 +126,22 @@ impl Keeper {
         }
     }
 
+    /// Waits until this server has applied everything the leader had committed when asked
+    /// (what `sync` waits for); false when the leader's commit index could not be learnt.
+    pub async fn catch_up(&self) -> bool {
+        match self.sync_index().await {
+            Ok(target) => {
+                let mut applied = self.shared.subscribe_applied();
+                let reached = applied.wait_for(|index| *index >= target).await.is_ok();
+                reached
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot learn the leader's commit index");
+                false
+            }
+        }
+    }
+
     /// This leader's read index, confirmed by a quorum.
     pub(crate) async fn local_read_index(&self) -> Result<u64, String> {
         let pending = &self.stats.pending_syncs;
@@ -111,9 +155,9 @@ impl Keeper {
 
     /// Runs for the life of an ensemble server.
     pub(crate) async fn ensemble_duties(self: Arc<Self>) {
-        let Some(ensemble) = self.ensemble.clone() else {
+        if self.ensemble.is_none() {
             return;
-        };
+        }
         let half_tick = Duration::from_millis(u64::from(self.config.tick_time_ms) / 2)
             .max(Duration::from_millis(10));
         let mut tick = tokio::time::interval(half_tick);
@@ -139,7 +183,8 @@ impl Keeper {
             self.set_serving(serving);
             if leader && !was_leader {
                 self.take_over_sessions();
-                self.add_observers(&ensemble).await;
+                self.add_observers().await;
+                self.publish_static_config().await;
             }
             was_leader = leader;
             let touched = self.sessions.take_touched();
@@ -169,12 +214,18 @@ impl Keeper {
         );
     }
 
-    async fn add_observers(&self, ensemble: &Ensemble) {
+    async fn add_observers(&self) {
         let known = self.raft.metrics().borrow().membership_config.clone();
-        for (id, node) in ensemble.observers() {
+        // The observers of the ensemble as of now: zoo.cfg's until a reconfig changes them.
+        let observers = self
+            .current_members()
+            .into_iter()
+            .filter(|(_, s)| s.observer);
+        for (id, spec) in observers {
             if known.membership().get_node(&id).is_some() {
                 continue;
             }
+            let node = openraft::BasicNode::new(Ensemble::peer_addr(&spec));
             // Not blocking: the observer catches up in the background.
             if let Err(error) = self.raft.add_learner(id, node, false).await {
                 tracing::warn!(observer = id, %error, "cannot add the observer");

@@ -21,6 +21,7 @@ pub mod duties;
 pub mod metrics;
 pub mod network;
 pub mod peer_server;
+pub mod reconfig;
 pub mod wire;
 
 use std::collections::BTreeMap;

@@ -62,6 +62,14 @@ async fn answer(keeper: &Arc<Keeper>, request: PeerRequest) -> PeerResponse {
             PeerResponse::Touched
         }
         PeerRequest::ReadIndex => PeerResponse::ReadIndex(read_index(keeper).await),
+        PeerRequest::Reconfig(call) => PeerResponse::Reconfigured(if keeper.is_leader() {
+            Ok(keeper.reconfigure(&call).await.map_err(|code| code.code()))
+        } else {
+            Err(not_leader(keeper))
+        }),
+        PeerRequest::Initialized => {
+            PeerResponse::Initialized(keeper.raft.is_initialized().await.unwrap_or(false))
+        }
     }
 }
 

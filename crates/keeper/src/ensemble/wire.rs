@@ -33,13 +33,31 @@ pub enum PeerRequest {
     Touch(Vec<i64>),
     /// The leader's commit index, confirmed by a quorum (for `sync` on a follower).
     ReadIndex,
+    /// A client's `reconfig`, for the leader to carry out.
+    Reconfig(ReconfigCall),
+    /// Whether the server has joined an ensemble already (a fresh server asks before forming
+    /// one, so that a server started to join an existing ensemble waits to be added).
+    Initialized,
+}
+
+/// A `reconfig` as its client asked it (the follower has checked the client's permission).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReconfigCall {
+    /// `server.N=...` specs, comma- or newline-separated (incremental form).
+    pub joining: String,
+    /// Server ids, comma-separated (incremental form).
+    pub leaving: String,
+    /// The whole new ensemble as `server.N=...` specs (non-incremental form).
+    pub new_members: String,
+    /// The config version the client based its change on; -1 for any.
+    pub from_config: i64,
 }
 
 impl PeerRequest {
     /// Whether sending the request twice does no harm (raft's RPCs are idempotent; a
     /// forwarded batch is not).
     pub fn may_repeat(&self) -> bool {
-        !matches!(self, Self::Forward(_))
+        !matches!(self, Self::Forward(_) | Self::Reconfig(_))
     }
 }
 
@@ -51,6 +69,9 @@ pub enum PeerResponse {
     Forwarded(Result<Forwarded, Refusal>),
     Touched,
     ReadIndex(Result<u64, Refusal>),
+    /// The new `/zookeeper/config` (a GetDataResponse body), or ZooKeeper's error code.
+    Reconfigured(Result<Result<Vec<u8>, i32>, Refusal>),
+    Initialized(bool),
 }
 
 /// A forwarded batch, committed: the log index of its entry (the follower answers its clients

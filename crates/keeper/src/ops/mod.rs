@@ -61,6 +61,10 @@ pub fn apply(db: &mut Database, txn: &Txn, zxid: i64, triggers: &mut Vec<Trigger
             Ok(Bytes::new())
         }
         TxnKind::Request { op, body } => apply_request(db, &ctx, *op, body, triggers),
+        TxnKind::SetConfig { servers, version } => {
+            let version = version.unwrap_or(zxid);
+            Ok(write::set_config(db, &ctx, servers, version, triggers))
+        }
     };
     match result {
         Ok(body) => Applied { zxid, err: 0, body },

@@ -2,14 +2,14 @@
 //! container and TTL nodes.
 
 use ferry_jute::{
-    ephemeral_owner, perms, ErrorCode, MultiResult, OpCode, PathAndVersion, Request, SetAclRequest,
-    SetDataRequest, StatResponse,
+    ephemeral_owner, perms, Bytes, ErrorCode, GetDataResponse, MultiResult, OpCode, PathAndVersion,
+    Record, Request, SetAclRequest, SetDataRequest, StatResponse,
 };
 
 use super::{create::create, OpContext, OpEffect};
 use crate::database::Database;
 use crate::path;
-use crate::tree::{DataTree, Node};
+use crate::tree::{DataTree, Node, CONFIG_PATH};
 use crate::watches::Trigger;
 
 /// Applies one write request, or says why it cannot be applied (and then nothing changed).
@@ -116,6 +116,35 @@ fn set_data(
         triggers: vec![Trigger::DataChanged(r.path.clone())],
         reply: MultiResult::SetData(StatResponse { stat }),
     })
+}
+
+/// A reconfiguration's new ensemble: `/zookeeper/config` holds its `server.N` lines and the
+/// `version` line (a zxid, in hex, as ZooKeeper writes it). Answers the node's data and stat
+/// (a `reconfig` answer).
+pub fn set_config(
+    db: &mut Database,
+    ctx: &OpContext<'_>,
+    servers: &str,
+    version: i64,
+    triggers: &mut Vec<Trigger>,
+) -> Bytes {
+    let data = Bytes::from(format!("{servers}version={version:x}"));
+    let version = db.tree.stat(CONFIG_PATH).map_or(0, |s| s.version + 1);
+    db.tree.set_data(
+        CONFIG_PATH,
+        Some(data.clone()),
+        version,
+        ctx.zxid,
+        ctx.txn.time,
+    );
+    triggers.push(Trigger::DataChanged(CONFIG_PATH.to_string()));
+    let stat = db.tree.stat(CONFIG_PATH).unwrap_or_default();
+    GetDataResponse {
+        data: Some(data),
+        stat,
+    }
+    .to_bytes()
+    .into()
 }
 
 fn set_acl(

@@ -85,9 +85,6 @@ enum WriterCommand {
         delete: Vec<u64>,
         done: oneshot::Sender<io::Result<()>>,
     },
-    Delete {
-        segments: Vec<u64>,
-    },
     /// Replace `meta.json` (vote, last purged id) durably.
     SaveMeta {
         meta: Meta,
@@ -249,13 +246,16 @@ impl State {
         self.uncount(&uncached, &removed);
     }
 
-    /// Forgets the entries up to and including `index` (purge).
-    fn forget_through(&mut self, index: u64) {
+    /// Forgets the entries up to and including `index` (purge); returns them, for the caller to drop after
+    /// releasing the lock (after a snapshot they can be a hundred thousand entries, whose
+    /// freeing appends should not wait for).
+    fn forget_through(&mut self, index: u64) -> impl Send {
         let kept = self.entries.split_off(&(index + 1));
         let removed = std::mem::replace(&mut self.entries, kept);
         let kept_cache = self.cache.split_off(&(index + 1));
         let uncached = std::mem::replace(&mut self.cache, kept_cache);
         self.uncount(&uncached, &removed);
+        (removed, uncached)
     }
 
     fn uncount(&mut self, uncached: &BTreeMap<u64, Entry>, places: &BTreeMap<u64, Located>) {
@@ -442,11 +442,6 @@ fn write_loop(
                         .and_then(|f| f.set_len(offset).and_then(|()| f.sync_all()))
                         .and_then(|()| remove_segments(dir, &delete));
                     let _ = done.send(cut);
-                }
-                WriterCommand::Delete { segments } => {
-                    if let Err(error) = remove_segments(dir, &segments) {
-                        tracing::warn!(%error, "could not delete purged log segments");
-                    }
                 }
                 WriterCommand::SaveMeta { meta, done } => {
                     let _ = done.send(write_meta(dir, &meta));
@@ -692,24 +687,31 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
-        let meta = {
+        let (meta, delete, _forgotten) = {
             let mut state = self.lock();
-            state.forget_through(log_id.index);
+            let forgotten = state.forget_through(log_id.index);
             state.meta.last_purged = Some(log_id);
             // A segment can go once the next one starts at or below the first kept index.
             let mut delete = Vec::new();
             while state.segments.len() > 1 && state.segments[1] <= log_id.index + 1 {
                 delete.push(state.segments.remove(0));
             }
-            if !delete.is_empty() {
-                self.send(WriterCommand::Delete { segments: delete })
-                    .map_err(|e| storage_error(StorageIOError::write_logs, &e))?;
-            }
-            state.meta.clone()
+            (state.meta.clone(), delete, forgotten)
         };
         self.save_meta(meta)
             .await
-            .map_err(|e| storage_error(StorageIOError::write_logs, &e))
+            .map_err(|e| storage_error(StorageIOError::write_logs, &e))?;
+        if !delete.is_empty() {
+            // Off the writer thread: unlinking big files takes long enough (and makes the
+            // next journal commit long enough) to show in the latency of every append.
+            let dir = self.dir.clone();
+            tokio::task::spawn_blocking(move || {
+                if let Err(error) = remove_segments(&dir, &delete) {
+                    tracing::warn!(%error, "could not delete purged log segments");
+                }
+            });
+        }
+        Ok(())
     }
 }
 

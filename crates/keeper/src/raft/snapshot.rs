@@ -175,6 +175,9 @@ pub fn write_to(state: &Replicated, out: impl Write) -> io::Result<()> {
     writer.finish().map(drop)
 }
 
+/// How often (in shards) a snapshot being written is synced to disk.
+const SYNC_EVERY_SHARDS: usize = 8;
+
 /// A snapshot written while changes go on: where it is, what it holds, and the longest
 /// time it held the state lock (writes wait meanwhile).
 pub struct Written {
@@ -212,6 +215,16 @@ pub fn write_temp_while_applying(dir: &Path, shared: &Shared) -> Result<Written,
             });
             longest_pause = longest_pause.max(locked.elapsed());
             writer.spill(true)?;
+            // Half a core at most: the servers' own work comes first (on a small machine a
+            // snapshot at full speed shows in every client's latency).
+            std::thread::sleep(locked.elapsed());
+            if shard % SYNC_EVERY_SHARDS == SYNC_EVERY_SHARDS - 1 {
+                // A little at a time: dirty pages flushed in one burst at the end would
+                // hold the disk long enough to stall the log's own fsyncs, which every
+                // write waits for.
+                writer.out.flush()?;
+                writer.out.get_ref().sync_data()?;
+            }
         }
         if count != header.node_count {
             // A bug in the cut, never a reason to write a snapshot that lies.
@@ -291,6 +304,40 @@ pub fn read_from(source: impl io::Read, extended_types: bool) -> Result<Replicat
         last_applied,
         membership,
     })
+}
+
+/// Decodes a snapshot from `source` while copying it to the snapshot file for `index` in
+/// `dir` (made durable once the whole of it decoded); returns the state and the file.
+pub fn install_from(
+    source: impl io::Read,
+    dir: &Path,
+    index: u64,
+    extended_types: bool,
+) -> Result<(Replicated, PathBuf), SnapshotError> {
+    fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let tmp = snapshot_path(dir, index).with_extension("tmp");
+    let file = File::create(&tmp).map_err(io_error(&tmp))?;
+    let mut copy = Tee {
+        source,
+        copy: io::BufWriter::with_capacity(256 * 1024, file),
+    };
+    let state = read_from(&mut copy, extended_types)?;
+    copy.copy.flush().map_err(io_error(&tmp))?;
+    Ok((state, commit(dir, index, &tmp)?))
+}
+
+/// A reader that writes what it reads to `copy`.
+struct Tee<R, W> {
+    source: R,
+    copy: W,
+}
+
+impl<R: io::Read, W: Write> io::Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.source.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
 }
 
 /// One node as `encode_node` wrote it: path, data, ACL handle, stat.

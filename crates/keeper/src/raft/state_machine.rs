@@ -168,25 +168,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let index = meta.last_log_id.map_or(0, |id| id.index);
         let (received, dir) = (self.receiving_path(), self.snapshot_dir.clone());
         let extended_types = self.extended_types;
-        // Every chunk is in the received file once its writes are flushed; it is read back
-        // from its start.
-        let mut data = *data;
-        tokio::io::AsyncWriteExt::flush(&mut data)
-            .await
-            .map_err(|e| storage_error(StorageIOError::write_state_machine, &e))?;
-        drop(data);
-        // Decoded a block at a time off the runtime's threads, then the received file itself
-        // becomes the snapshot (synced and renamed): a snapshot of millions of nodes is never
-        // in memory as bytes, nor written twice.
+        // Waits for the file's pending writes (every chunk received is then in it).
+        let mut data = (*data).into_std().await;
+        // Decoded a block at a time off the runtime's threads while being copied to its
+        // snapshot file: a snapshot of millions of nodes is never in memory as bytes.
         let installed = tokio::task::spawn_blocking(move || {
-            let file =
-                std::fs::File::open(&received).map_err(|source| snapshot::SnapshotError::Io {
-                    path: received.clone(),
-                    source,
-                })?;
-            let state = snapshot::read_from(file, extended_types)?;
-            let path = snapshot::commit(&dir, index, &received)?;
-            Ok::<_, snapshot::SnapshotError>((state, path))
+            use std::io::Seek;
+            data.seek(std::io::SeekFrom::Start(0))
+                .map_err(snapshot::SnapshotError::Read)?;
+            let installed = snapshot::install_from(data, &dir, index, extended_types)?;
+            let _ = std::fs::remove_file(received);
+            Ok::<_, snapshot::SnapshotError>(installed)
         })
         .await
         .map_err(|e| storage_error(StorageIOError::read_state_machine, &e))?;

@@ -174,7 +174,9 @@ impl Keeper {
         let raft = Raft::new(node_id, raft_config, network, log, state_machine).await?;
         if !raft.is_initialized().await? {
             match &ensemble {
-                Some(ensemble) => crate::ensemble::duties::initialize(&raft, ensemble, &config),
+                Some(ensemble) => {
+                    crate::ensemble::duties::initialize(&raft, ensemble, &config, &peers)
+                }
                 None => {
                     let me = BTreeMap::from([(node_id, openraft::BasicNode::default())]);
                     raft.initialize(me).await?;

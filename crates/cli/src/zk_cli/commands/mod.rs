@@ -2,6 +2,7 @@
 //! that runs it. `help` prints the table as zkCli.sh's `usage()` does.
 
 mod read;
+mod reconfig;
 mod session;
 mod tree;
 mod watches;
@@ -193,13 +194,11 @@ pub static COMMANDS: &[Spec] = &[
     },
     shell_spec("printwatches", "on|off", session::print_watches),
     shell_spec("quit", "", session::quit),
-    spec(
+    shell_spec(
         "reconfig",
         "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | \
          [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]",
-        &[],
-        1,
-        unsupported,
+        reconfig::reconfig,
     ),
     shell_spec("redo", "cmdno", session::redo),
     spec(

@@ -30,7 +30,7 @@ pub fn ls(shell: &mut Shell, parsed: &Parsed) -> Outcome {
 }
 
 /// Data as Java's `new String(data, UTF_8)` prints it; `null` for null data.
-fn data_text(data: Option<&[u8]>) -> String {
+pub(super) fn data_text(data: Option<&[u8]>) -> String {
     String::from_utf8_lossy(data.unwrap_or(b"null")).into_owned()
 }
 

@@ -108,6 +108,19 @@ impl Caller<'_> {
                     close_after: true,
                 }
             }
+            Request::Reconfig(request) => {
+                let keeper = keeper.clone();
+                let auth = self.auth.clone();
+                Action::Answer(Box::pin(async move {
+                    let answer = keeper.reconfig(request, &auth).await;
+                    let zxid = keeper.shared.read().db.last_zxid;
+                    let frame = match answer {
+                        Ok(body) => reply(xid, zxid, 0, &body),
+                        Err(code) => reply(xid, zxid, code.code(), &[]),
+                    };
+                    (frame, false)
+                }))
+            }
             request if request.is_write() => Action::Write {
                 xid,
                 kind: TxnKind::Request {
@@ -227,17 +240,7 @@ impl Caller<'_> {
 fn sync(keeper: &Arc<Keeper>, xid: i32, path: String) -> Step {
     let keeper = keeper.clone();
     Box::pin(async move {
-        let caught_up = match keeper.sync_index().await {
-            Ok(target) => {
-                let mut applied = keeper.shared.subscribe_applied();
-                let reached = applied.wait_for(|index| *index >= target).await.is_ok();
-                reached
-            }
-            Err(error) => {
-                tracing::warn!(%error, "sync could not learn the leader's commit index");
-                false
-            }
-        };
+        let caught_up = keeper.catch_up().await;
         let zxid = keeper.shared.read().db.last_zxid;
         if caught_up {
             (
