@@ -67,6 +67,8 @@ pub struct KeeperConfig {
     pub extended_types: bool,
     pub jute_max_buffer: usize,
     pub servers: BTreeMap<u64, ServerSpec>,
+    /// `dynamicConfigFile` (ZooKeeper 3.5+): where the `server.N` lines are, besides zoo.cfg.
+    pub dynamic_config_file: Option<PathBuf>,
     pub my_id: Option<u64>,
     pub admin_enabled: bool,
     pub admin_address: IpAddr,
@@ -143,6 +145,7 @@ impl KeeperConfig {
             extended_types: false,
             jute_max_buffer: 0xfffff,
             servers: BTreeMap::new(),
+            dynamic_config_file: None,
             my_id: None,
             admin_enabled: true,
             admin_address: IpAddr::from([0, 0, 0, 0]),
@@ -165,6 +168,9 @@ impl KeeperConfig {
             source,
         })?;
         let mut config = Self::parse(&text)?;
+        if let Some(dynamic) = config.dynamic_config_file.clone() {
+            config.read_dynamic(&dynamic)?;
+        }
         config.my_id = read_myid(&config.data_dir)?;
         let own_client = config
             .my_id
@@ -245,17 +251,31 @@ impl KeeperConfig {
             .max(1);
         config.sessionless_timeout_ms =
             number(get, "zookeeper.nio.sessionlessCnxnTimeout")?.unwrap_or(10_000);
+        config.dynamic_config_file = get("dynamicConfigFile").map(PathBuf::from);
         for (key, value) in &props {
-            if let Some(id) = key.strip_prefix("server.") {
-                let id: u64 = id
-                    .parse()
-                    .map_err(|_| invalid(key, value, "server id must be a number"))?;
-                config.servers.insert(id, parse_server(key, value)?);
+            if let Some((id, spec)) = server_line(key, value)? {
+                config.servers.insert(id, spec);
             } else if !is_known_key(key) {
                 tracing::warn!(key = %key, "unknown zoo.cfg key ignored");
             }
         }
         Ok(config)
+    }
+
+    /// Adds the `server.N` lines of ZooKeeper 3.5+'s dynamic configuration file.
+    fn read_dynamic(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for (key, value) in parse_properties(&text) {
+            if let Some((id, spec)) = server_line(&key, &value)? {
+                self.servers.insert(id, spec);
+            } else if key != "version" {
+                tracing::warn!(key = %key, path = %path.display(), "unknown dynamic config key ignored");
+            }
+        }
+        Ok(())
     }
 
     /// Takes the client address of this server's `server.N` line (`[clientAddr:]clientPort`,
@@ -408,6 +428,17 @@ fn parse_whitelist(list: &str) -> Whitelist {
     }
 }
 
+/// A `server.N` line as (N, spec); `None` for any other key.
+fn server_line(key: &str, value: &str) -> Result<Option<(u64, ServerSpec)>, ConfigError> {
+    let Some(id) = key.strip_prefix("server.") else {
+        return Ok(None);
+    };
+    let id = id
+        .parse()
+        .map_err(|_| invalid(key, value, "server id must be a number"))?;
+    Ok(Some((id, parse_server(key, value)?)))
+}
+
 /// Parses the value of a `server.N` line (`key` names it in errors).
 pub fn parse_server(key: &str, value: &str) -> Result<ServerSpec, ConfigError> {
     let (quorum, client) = match value.split_once(';') {
@@ -469,6 +500,36 @@ mod tests {
         assert!(!config.four_letter_words.allows("stat"));
         assert_eq!(config.negotiate_timeout(100), 4000);
         assert_eq!(config.negotiate_timeout(1_000_000), 40000);
+    }
+
+    #[test]
+    fn a_dynamic_config_file_holds_the_servers() {
+        let dir = tempfile::tempdir().unwrap();
+        let dynamic = dir.path().join("zoo.cfg.dynamic.100000000");
+        std::fs::write(
+            &dynamic,
+            "server.1=zk1:2888:3888:participant;2181\nserver.2=zk2:2888:3888;2181\n\
+             server.3=zk3:2888:3888:observer;2181\nversion=100000000\n",
+        )
+        .unwrap();
+        let cfg = dir.path().join("zoo.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "tickTime=2000\ndataDir={}\ndynamicConfigFile={}\n",
+                dir.path().display(),
+                dynamic.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("myid"), "2\n").unwrap();
+        let config = KeeperConfig::load(&cfg).unwrap();
+        assert_eq!(config.servers.len(), 3);
+        assert!(config.servers[&3].observer);
+        assert_eq!(config.client_port, 2181, "from this server's own line");
+        std::fs::remove_file(&dynamic).unwrap();
+        let missing = KeeperConfig::load(&cfg).unwrap_err().to_string();
+        assert!(missing.contains("zoo.cfg.dynamic"), "{missing}");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! For each system: `--servers` servers are started at once from the same zoo.cfg and myid
 //! files (an ensemble when more than one; sessions are spread over every server), and each
 //! one's time from process start to serving clients (`srvr` printing a mode) is printed.
-//! Then, per workload (create, setData, getData, 90% read mix; 100-byte values):
+//! Then, per workload (create, setData, getData, 90% read mix; 100-byte values; every
+//! workload's latency phase first, so both systems have taken the same writes before each):
 //! - throughput, closed loop: `--sessions` sessions each keep `--depth` requests in flight for
 //!   `--seconds`, once from the bench's own pipelining client and once from the
 //!   zookeeper-client crate (a client we did not write);
@@ -155,21 +156,33 @@ where
     all
 }
 
-async fn measure(ports: &[u16], o: &Options, workload: Workload) -> Figures {
-    let (ops, raw_errors) = throughput(ports, o, workload, "r", raw_load::closed_loop).await;
-    let (crate_ops, crate_errors) =
-        throughput(ports, o, workload, "k", crate_load::closed_loop).await;
-    let mut raw = latency(ports, o, workload, "o", raw_load::open_loop).await;
-    let mut by_crate = latency(ports, o, workload, "q", crate_load::open_loop).await;
-    Figures {
-        ops,
-        crate_ops,
-        p50: raw.percentile_ms(0.5),
-        p99: raw.percentile_ms(0.99),
-        crate_p50: by_crate.percentile_ms(0.5),
-        crate_p99: by_crate.percentile_ms(0.99),
-        errors: raw_errors + crate_errors + raw.errors + by_crate.errors,
+/// Every workload's latency phases first, then its throughput phases: each system has then
+/// taken the same writes before each latency phase (the throughput phases write as much as
+/// each can, and what a server does after many writes, such as snapshots, would otherwise
+/// weigh on the faster one's latency).
+async fn measure(ports: &[u16], o: &Options) -> Vec<Figures> {
+    let mut all = Vec::new();
+    for workload in workload::ALL {
+        let mut raw = latency(ports, o, workload, "o", raw_load::open_loop).await;
+        let mut by_crate = latency(ports, o, workload, "q", crate_load::open_loop).await;
+        all.push(Figures {
+            p50: raw.percentile_ms(0.5),
+            p99: raw.percentile_ms(0.99),
+            crate_p50: by_crate.percentile_ms(0.5),
+            crate_p99: by_crate.percentile_ms(0.99),
+            errors: raw.errors + by_crate.errors,
+            ..Figures::default()
+        });
     }
+    for (workload, figures) in workload::ALL.into_iter().zip(&mut all) {
+        let (ops, raw_errors) = throughput(ports, o, workload, "r", raw_load::closed_loop).await;
+        let (crate_ops, crate_errors) =
+            throughput(ports, o, workload, "k", crate_load::closed_loop).await;
+        figures.ops = ops;
+        figures.crate_ops = crate_ops;
+        figures.errors += raw_errors + crate_errors;
+    }
+    all
 }
 
 /// Creates /bench and the znodes the setData and getData workloads address.
@@ -226,9 +239,8 @@ fn run_system(system: System, o: &Options, runtime: &tokio::runtime::Runtime) ->
     );
     let ports = cluster.ports();
     runtime.block_on(prepare(&ports, o.sessions, o.depth));
-    let mut figures = Vec::new();
-    for workload in workload::ALL {
-        let f = runtime.block_on(measure(&ports, o, workload));
+    let figures = runtime.block_on(measure(&ports, o));
+    for (workload, f) in workload::ALL.into_iter().zip(&figures) {
         println!(
             "{:>9} {:>9}: {:>8.0} ops/s (crate {:>8.0})  at {:.0}/s: p50 {:>6.2} ms p99 {:>7.2} ms \
              (crate p50 {:>6.2} p99 {:>7.2})  errors {}",
@@ -243,7 +255,6 @@ fn run_system(system: System, o: &Options, runtime: &tokio::runtime::Runtime) ->
             f.crate_p99,
             f.errors
         );
-        figures.push(f);
     }
     println!(
         "{:>9}: RSS after the workloads {}",

@@ -51,6 +51,22 @@ pub fn initialize(raft: &Raft, ensemble: &Ensemble, config: &KeeperConfig, peers
         }
         if let Err(error) = raft.initialize(voters).await {
             tracing::warn!(%error, "cannot initialise the ensemble");
+            return;
+        }
+        // The first election can go out before the other servers listen (they start at the
+        // same moment); rather than wait a whole election timeout, the one server that forms
+        // a fresh ensemble asks again shortly (others, after the grace, leave it to raft's
+        // randomised timeouts, which keep candidates from splitting the vote).
+        let nudges = if grace.is_zero() { 10 } else { 0 };
+        for _ in 0..nudges {
+            let led = metrics.wait_for(|m| m.current_leader.is_some());
+            if tokio::time::timeout(Duration::from_millis(100), led)
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            let _ = raft.trigger().elect().await;
         }
     });
 }
