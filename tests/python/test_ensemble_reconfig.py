@@ -155,3 +155,25 @@ def test_reconfig_is_refused_when_disabled(tmp_path):
         assert "Reconfig is disabled" in out or "ReconfigDisabled" in out, out
     finally:
         servers.stop()
+
+
+def test_the_leader_can_be_removed(ensemble):
+    leader = ensemble.leader()
+    asked = next(s for i, s in ensemble.servers.items() if i != leader)
+    code, out = run_ferry_zkcli(asked, AS_SUPER + f"reconfig -remove {leader}\n")
+    assert code == 0 and "Committed new configuration" in out, out
+    assert f"server.{leader}=" not in out, out
+    rest = [s for i, s in ensemble.servers.items() if i != leader]
+    wait_until(lambda: sorted(filter(None, map(mode_of, rest))) == ["follower", "leader"],
+               timeout=60, what="the two left to elect a leader among themselves")
+    wait_until(lambda: mode_of(ensemble.servers[leader]) is None, timeout=60,
+               what="the removed leader to stop serving")
+    zk = KazooClient(hosts=",".join(s.hosts for s in rest), timeout=10.0)
+    zk.start(timeout=30)
+    try:
+        zk.retry(zk.create, "/after-the-leader-left", b"x")
+    finally:
+        zk.stop()
+        zk.close()
+    for server in rest:
+        assert f"server.{leader}=" not in config_of(server)

@@ -21,7 +21,9 @@
 //!   are measured from each request's intended send time, from both clients.
 //!
 //! Last, resident memory per server: after the workloads, and on fresh servers after
-//! `--znodes` creates. It prints figures; it never judges them.
+//! `--znodes` creates, during which (on an ensemble) a follower is down: restarted after them,
+//! the time it takes to catch up is printed, with the latency of writes made meanwhile. It
+//! prints figures; it never judges them.
 
 mod crate_load;
 mod raw_load;
@@ -192,22 +194,76 @@ async fn prepare(ports: &[u16], sessions: usize, depth: usize) {
 }
 
 /// Resident memory per server of a fresh cluster after `--znodes` creates.
-async fn memory_with_znodes(cluster: &Cluster, o: &Options) -> Vec<f64> {
-    let ports = cluster.ports();
-    prepare(&ports, 1, o.depth).await;
+/// Creates `--znodes` znodes through `ports`, eight sessions at once.
+async fn create_znodes(ports: &[u16], o: &Options) {
+    prepare(ports, 1, o.depth).await;
     let sessions = 8;
     let per_session = o.znodes / sessions;
     let tasks: Vec<_> = (0..sessions)
         .map(|s| {
             let paths = (0..per_session).map(move |i| format!("/bench/m{s}-{i:07}"));
-            tokio::spawn(raw_load::create_all(port_of(&ports, s), paths, o.depth * 4))
+            tokio::spawn(raw_load::create_all(port_of(ports, s), paths, o.depth * 4))
         })
         .collect();
     for task in tasks {
         task.await.expect("load task");
     }
+}
+
+/// Resident memory per server of a fresh cluster after `--znodes` creates. On an ensemble a
+/// follower is killed before the creates and started again after them: it catches up (from
+/// the leader's snapshot once the log it missed is purged) while writes go on through another
+/// server; the time it takes and those writes' latency are printed.
+fn memory_with_znodes(system: System, o: &Options, runtime: &tokio::runtime::Runtime) -> Vec<f64> {
+    let mut cluster = Cluster::start(system, o.servers, &o.launch);
+    let behind = cluster.modes().iter().position(|mode| mode == "follower");
+    if let Some(i) = behind {
+        cluster.kill(i);
+    }
+    let up: Vec<u16> = (0..o.servers)
+        .filter(|i| Some(*i) != behind)
+        .map(|i| cluster.servers[i].port)
+        .collect();
+    runtime.block_on(create_znodes(&up, o));
+    if let Some(i) = behind {
+        let target = (0..o.servers)
+            .filter_map(|j| cluster.zxid(j))
+            .max()
+            .unwrap_or(0);
+        let started = Instant::now();
+        cluster.restart(i, system, &o.launch);
+        let writes = runtime.spawn(raw_load::open_loop(
+            up[0],
+            "u",
+            0,
+            Workload::SetData,
+            1000.0,
+            Duration::from_secs(10),
+        ));
+        while cluster.zxid(i).is_none_or(|zxid| zxid < target) {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "{} follower did not catch up within 300 s",
+                system.name()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let caught_up = started.elapsed();
+        let mut writes = runtime.block_on(writes).expect("write task");
+        println!(
+            "{:>9}: a follower down during the {} creates caught up {:.2} s after its restart; \
+             setData at 1000/s through another server meanwhile: p99 {:.2} ms, max {:.2} ms, \
+             errors {}",
+            system.name(),
+            o.znodes,
+            caught_up.as_secs_f64(),
+            writes.percentile_ms(0.99),
+            writes.percentile_ms(1.0),
+            writes.errors
+        );
+    }
     // Let background work the load set off (snapshots, JVM collections) settle first.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    std::thread::sleep(Duration::from_secs(3));
     cluster.rss_mib()
 }
 
@@ -264,8 +320,7 @@ fn run_system(system: System, o: &Options, runtime: &tokio::runtime::Runtime) ->
     drop(cluster);
     // Memory is compared on fresh servers holding exactly the same tree for both systems.
     let rss_loaded = if o.znodes > 0 {
-        let cluster = Cluster::start(system, o.servers, &o.launch);
-        let rss = runtime.block_on(memory_with_znodes(&cluster, o));
+        let rss = memory_with_znodes(system, o, runtime);
         println!(
             "{:>9}: RSS after {} creates {}",
             system.name(),

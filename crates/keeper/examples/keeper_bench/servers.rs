@@ -32,6 +32,7 @@ pub struct Launch {
 
 pub struct Server {
     child: Child,
+    config: PathBuf,
     pub port: u16,
     /// From the process's start to its first `srvr` answer with a `Mode:` line (serving
     /// clients, which for an ensemble member means it has a leader).
@@ -149,7 +150,12 @@ impl Cluster {
             let config = home.join("zoo.cfg");
             let text = zoo_cfg(&data, *client, &members, &launch.extra_config);
             std::fs::write(&config, text).expect("zoo.cfg");
-            children.push((Instant::now(), spawn(system, &config, launch), *client));
+            children.push((
+                Instant::now(),
+                spawn(system, &config, launch),
+                *client,
+                config,
+            ));
         }
         let mut ready = vec![None; count];
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -159,7 +165,7 @@ impl Cluster {
                 "{} did not start serving within 60 s",
                 system.name()
             );
-            for (i, (started, _, port)) in children.iter().enumerate() {
+            for (i, (started, _, port, _)) in children.iter().enumerate() {
                 if ready[i].is_none() && four_letter(*port, "srvr").contains("Mode:") {
                     ready[i] = Some(started.elapsed());
                 }
@@ -169,13 +175,34 @@ impl Cluster {
         let servers = children
             .into_iter()
             .zip(ready)
-            .map(|((_, child, port), ready)| Server {
+            .map(|((_, child, port, config), ready)| Server {
                 child,
+                config,
                 port,
                 ready: ready.unwrap_or_default(),
             })
             .collect();
         Self { servers, _dir: dir }
+    }
+
+    /// Kills server `i` (SIGKILL, as kill -9).
+    pub fn kill(&mut self, i: usize) {
+        let _ = self.servers[i].child.kill();
+        let _ = self.servers[i].child.wait();
+    }
+
+    /// Starts server `i` again from its files.
+    pub fn restart(&mut self, i: usize, system: System, launch: &Launch) {
+        let server = &mut self.servers[i];
+        server.child = spawn(system, &server.config, launch);
+    }
+
+    /// The last zxid server `i` has applied (`srvr`'s `Zxid:`), if it answers.
+    pub fn zxid(&self, i: usize) -> Option<i64> {
+        four_letter(self.servers[i].port, "srvr")
+            .lines()
+            .find_map(|l| l.strip_prefix("Zxid: 0x"))
+            .and_then(|hex| i64::from_str_radix(hex.trim(), 16).ok())
     }
 
     pub fn ports(&self) -> Vec<u16> {

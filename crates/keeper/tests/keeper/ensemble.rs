@@ -8,6 +8,7 @@ use ferry_keeper::config::KeeperConfig;
 use zookeeper_client as zk;
 
 use crate::support::{eventually, TestKeeper};
+use crate::zookeeper_client::connect;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -42,14 +43,6 @@ async fn start_ensemble(dir: &std::path::Path, count: usize) -> Vec<TestKeeper> 
     .await;
     assert!(serving, "the ensemble did not elect a leader within 20 s");
     servers
-}
-
-async fn connect(addresses: &str) -> zk::Client {
-    zk::Client::connector()
-        .with_session_timeout(Duration::from_secs(4))
-        .connect(addresses)
-        .await
-        .expect("client connects")
 }
 
 fn holds_session(server: &TestKeeper, session: i64) -> bool {

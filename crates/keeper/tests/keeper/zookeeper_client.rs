@@ -10,7 +10,8 @@ fn open() -> zk::CreateOptions<'static> {
     zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
 }
 
-async fn connect(address: &str) -> zk::Client {
+/// A session (2 s timeout) on the servers `address` names.
+pub(crate) async fn connect(address: &str) -> zk::Client {
     zk::Client::connector()
         .with_session_timeout(Duration::from_secs(2))
         .connect(address)
