@@ -238,12 +238,20 @@ def split_events(stdout: str) -> tuple[str, list[str]]:
 
 
 def test_interactive_script_prints_what_zkcli_prints(keeper, bases):
-    transcripts = {}
-    for cli, base in bases.items():
-        script = SCRIPT.format(b=base, hosts=keeper.hosts)
-        code, stdout, stderr = run(cli, keeper.hosts, base, script=script)
-        transcripts[cli] = (code, *split_events(stdout), stderr)
-    assert transcripts["ferry"] == transcripts["apache"]
+    # zkCli.sh prints events from its event thread; on a loaded machine it has been seen to
+    # print one event fewer or more than it received (the transcript otherwise equal). So the
+    # events, and only they, get a second run before they must match.
+    for attempt in range(2):
+        transcripts = {}
+        for cli, base in bases.items():
+            script = SCRIPT.format(b=f"{base}{attempt}", hosts=keeper.hosts)
+            code, stdout, stderr = run(cli, keeper.hosts, f"{base}{attempt}", script=script)
+            transcripts[cli] = (code, *split_events(stdout), stderr)
+        ferry, apache = transcripts["ferry"], transcripts["apache"]
+        assert (ferry[0], ferry[1], ferry[3]) == (apache[0], apache[1], apache[3])
+        if ferry[2] == apache[2]:
+            return
+    assert ferry[2] == apache[2], "the watch events differ"
 
 
 def test_removed_watches_are_announced(keeper, bases):
