@@ -260,6 +260,12 @@ impl Client {
         registration: Option<Registration>,
         removal: Option<Removal>,
     ) -> Result<Reply> {
+        if !self.inner.retry_connection_loss {
+            // Moved, not copied: the request may be sent only once.
+            return self
+                .submit_once(op, body, path, registration, removal)
+                .await;
+        }
         loop {
             let attempt = self
                 .submit_once(
@@ -271,7 +277,7 @@ impl Client {
                 )
                 .await;
             match attempt {
-                Err(error) if self.inner.retry_connection_loss && error.is_connection_loss() => {
+                Err(error) if error.is_connection_loss() => {
                     if !self.reconnected().await {
                         return Err(self.gone_error(Some(path)));
                     }

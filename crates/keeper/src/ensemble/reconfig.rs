@@ -6,13 +6,14 @@
 //! added as learners and caught up first, then the voters are changed by openraft's joint
 //! consensus, then a `SetConfig` transaction writes the new ensemble to `/zookeeper/config`
 //! (its `server.N` lines and `version=<zxid>`), where every server and client reads it. Until
-//! the first reconfiguration the ensemble is zoo.cfg's (published there by the first leader). A follower passes the
-//! request to the leader and answers once it has applied the change itself.
+//! the first reconfiguration the ensemble is zoo.cfg's (published there by the first leader).
+//! A follower passes the request to the leader and answers once it has applied the change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ferry_jute::{perms, Bytes, ErrorCode, Id, ReconfigRequest};
+use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers};
 
 use super::wire::{PeerRequest, PeerResponse, ReconfigCall};
@@ -242,11 +243,7 @@ impl Keeper {
         }
         let next = call.apply(&current)?;
         let timeout = self.reconfig_timeout();
-        let known: BTreeSet<u64> = {
-            let metrics = self.raft.metrics();
-            let membership = metrics.borrow().membership_config.clone();
-            membership.nodes().map(|(id, _)| *id).collect()
-        };
+        let known = self.member_ids();
         // New servers catch up as learners before any of them can count in a quorum; one
         // that is not up (or does not catch up within syncLimit) fails the reconfig, as
         // ZooKeeper's leader refuses a new config whose servers are not synced with it.
@@ -279,12 +276,7 @@ impl Keeper {
             .filter(|id| !next.contains_key(id))
             .copied()
             .collect();
-        let current_nodes: BTreeSet<u64> = {
-            let metrics = self.raft.metrics();
-            let membership = metrics.borrow().membership_config.clone();
-            membership.nodes().map(|(id, _)| *id).collect()
-        };
-        let stale: BTreeSet<u64> = gone.intersection(&current_nodes).copied().collect();
+        let stale: BTreeSet<u64> = gone.intersection(&self.member_ids()).copied().collect();
         if !stale.is_empty() {
             self.change_members(ChangeMembers::RemoveNodes(stale), timeout)
                 .await?;
@@ -310,6 +302,12 @@ impl Keeper {
         Ok(applied.body.to_vec())
     }
 
+    /// Every server in the raft membership, voter or learner.
+    fn member_ids(&self) -> BTreeSet<u64> {
+        let membership = self.raft.metrics().borrow().membership_config.clone();
+        membership.nodes().map(|(id, _)| *id).collect()
+    }
+
     async fn change_members(
         &self,
         change: ChangeMembers<u64, BasicNode>,
@@ -320,7 +318,13 @@ impl Keeper {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "reconfig: the membership change failed");
-                Err(if error.to_string().contains("in progress") {
+                let in_progress = matches!(
+                    error,
+                    RaftError::APIError(ClientWriteError::ChangeMembershipError(
+                        ChangeMembershipError::InProgress(_)
+                    ))
+                );
+                Err(if in_progress {
                     ErrorCode::ReconfigInProgress
                 } else {
                     ErrorCode::NewConfigNoQuorum

@@ -246,9 +246,9 @@ impl State {
         self.uncount(&uncached, &removed);
     }
 
-    /// Forgets the entries up to and including `index` (purge); returns them, for the caller to drop after
-    /// releasing the lock (after a snapshot they can be a hundred thousand entries, whose
-    /// freeing appends should not wait for).
+    /// Forgets the entries up to and including `index` (purge); returns them, for the caller
+    /// to drop after releasing the lock (after a snapshot they can be a hundred thousand
+    /// entries, whose freeing appends should not wait for).
     fn forget_through(&mut self, index: u64) -> impl Send {
         let kept = self.entries.split_off(&(index + 1));
         let removed = std::mem::replace(&mut self.entries, kept);

@@ -113,12 +113,7 @@ impl Caller<'_> {
                 let auth = self.auth.clone();
                 Action::Answer(Box::pin(async move {
                     let answer = keeper.reconfig(request, &auth).await;
-                    let zxid = keeper.shared.read().db.last_zxid;
-                    let frame = match answer {
-                        Ok(body) => reply(xid, zxid, 0, &body),
-                        Err(code) => reply(xid, zxid, code.code(), &[]),
-                    };
-                    (frame, false)
+                    (answer_frame(&keeper, xid, answer), false)
                 }))
             }
             request if request.is_write() => Action::Write {
@@ -143,12 +138,7 @@ impl Caller<'_> {
                     let answer = reader
                         .answer(&request)
                         .unwrap_or(Err(ErrorCode::Unimplemented));
-                    let zxid = keeper.shared.read().db.last_zxid;
-                    let frame = match answer {
-                        Ok(body) => reply(xid, zxid, 0, &body),
-                        Err(code) => reply(xid, zxid, code.code(), &[]),
-                    };
-                    (frame, false)
+                    (answer_frame(&keeper, xid, answer), false)
                 }))
             }
         })
@@ -232,6 +222,15 @@ impl Caller<'_> {
             .find(|id| id.scheme == "ip")
             .map(|id| id.id.clone())
             .unwrap_or_default()
+    }
+}
+
+/// The reply frame for an answer computed here (not by the log), at the zxid applied now.
+fn answer_frame(keeper: &Keeper, xid: i32, answer: Result<impl AsRef<[u8]>, ErrorCode>) -> Vec<u8> {
+    let zxid = keeper.shared.read().db.last_zxid;
+    match answer {
+        Ok(body) => reply(xid, zxid, 0, body.as_ref()),
+        Err(code) => reply(xid, zxid, code.code(), &[]),
     }
 }
 
