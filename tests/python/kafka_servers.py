@@ -163,11 +163,20 @@ class BrokerOnZooKeeper(KafkaServer):
             self.kind = "ferry-ensemble"
         self.zookeeper = zookeeper or ApacheZooKeeper(self.workdir / "zookeeper")
         self.config_path = self.workdir / "server.properties"
-        self.config_path.write_text(
-            f"broker.id=0\nlisteners=PLAINTEXT://{self.host}:{self.port}\n"
-            f"log.dirs={self.workdir / 'kafka-logs'}\n"
-            f"zookeeper.connect={self.zookeeper.hosts}/kafka\n"
-            f"zookeeper.session.timeout.ms=6000\n")
+        self.write_config()
+
+    def properties(self) -> dict:
+        """The broker's server.properties (subclasses add or change keys)."""
+        return {
+            "broker.id": 0,
+            "listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "log.dirs": self.workdir / "kafka-logs",
+            "zookeeper.connect": self.zookeeper_connect,
+            "zookeeper.session.timeout.ms": 6000,
+        }
+
+    def write_config(self) -> None:
+        self.config_path.write_text("".join(f"{k}={v}\n" for k, v in self.properties().items()))
 
     @property
     def zookeeper_connect(self) -> str:

@@ -16,7 +16,6 @@
 //! created elsewhere are served and deleted ones dropped without a restart.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
@@ -27,12 +26,15 @@ use tokio::sync::watch;
 use crate::admin::AdminState;
 use crate::config::BrokerConfig;
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupLimits};
+use crate::metadata_cache::MetadataCache;
 use crate::net::NetState;
 use crate::producers::{ProducerIds, ProducerRegistry};
+use crate::replica::{HighWatermarks, ReplicaManager};
 use crate::replicas::Replicas;
 use crate::topic_config::EffectiveConfig;
 use crate::zk::{
-    BrokerInfo, Election, EndPoint, KafkaZk, LeaderAndIsr, Registration, TopicAssignment, ZkError,
+    BrokerInfo, ControllerEpoch, Election, EndPoint, KafkaZk, Registration, TopicAssignment,
+    ZkError,
 };
 
 /// Why the broker could not start.
@@ -110,6 +112,10 @@ pub struct Broker {
     pub zk: CurrentZk,
     pub cluster_id: String,
     pub replicas: Replicas,
+    /// The partitions hosted here, led or followed (see [`crate::replica`]).
+    pub replica_manager: ReplicaManager,
+    /// The cluster as the controller last published it.
+    pub metadata: MetadataCache,
     /// The consumer groups this broker coordinates (all of them, on one broker).
     pub groups: GroupCoordinator,
     /// Producer ids handed out by InitProducerId.
@@ -117,8 +123,9 @@ pub struct Broker {
     /// Idempotent producers' sequence state, per partition.
     pub producers: ProducerRegistry,
     controller_id: AtomicI32,
-    /// The epoch this broker won the controllership in (0 if it did not), for partition state.
-    controller_epoch: AtomicI32,
+    /// The epoch (and its fence) this broker's session won the controllership in, while it
+    /// holds it.
+    controller_fence: Mutex<Option<ControllerEpoch>>,
     /// The registration of the current session, replaced when the broker re-registers.
     registration: Mutex<Registration>,
     /// Topic configs, deletion, partition changes (see [`crate::admin`]).
@@ -157,7 +164,7 @@ impl Broker {
         let cluster_id = zk.get_or_create_cluster_id().await?;
         let info = broker_info(&config);
         let registration = register_waiting_for_expiry(&zk, &info, &config).await?;
-        let (controller_id, controller_epoch) = elect(&zk, config.broker_id).await?;
+        let (controller_id, controller_fence) = elect(&zk, config.broker_id).await?;
         let dir = config.log_dirs[0].clone();
         std::fs::create_dir_all(&dir).map_err(|source| BrokerError::LogDir {
             path: dir.clone(),
@@ -166,6 +173,8 @@ impl Broker {
         // Topics without overrides of their own get the broker's defaults.
         let log_config =
             EffectiveConfig::resolve(&config.topic_defaults, &BTreeMap::new()).log_config();
+        let high_watermarks = HighWatermarks::load(&dir);
+        let replica_manager = ReplicaManager::new(config.broker_id, high_watermarks);
         let replicas = Replicas::new(dir, log_config);
         let topics = zk.watch_topics().await?;
         let groups = GroupCoordinator::new(coordinator_config(&config));
@@ -175,15 +184,21 @@ impl Broker {
             zk: CurrentZk::new(zk),
             cluster_id,
             replicas,
+            replica_manager,
+            metadata: MetadataCache::new(),
             groups,
             producer_ids: ProducerIds::new(),
             producers: ProducerRegistry::new(),
             controller_id: AtomicI32::new(controller_id),
-            controller_epoch: AtomicI32::new(controller_epoch),
+            controller_fence: Mutex::new(controller_fence),
             registration: Mutex::new(registration),
             admin: AdminState::new(me.clone()),
             net,
         });
+        broker
+            .replica_manager
+            .fetchers
+            .attach(Arc::downgrade(&broker));
         broker.sync_topics(&topics.value).await?;
         // Before serving: a group's offsets are known by the time a client can ask for them.
         broker.groups.load(&broker)?;
@@ -198,6 +213,19 @@ impl Broker {
         let generation = broker.zk.generation.subscribe();
         tokio::spawn(follow_topics(Arc::downgrade(&broker), topics, generation));
         crate::admin::spawn_tasks(&broker);
+        tokio::spawn(crate::controller::run(Arc::downgrade(&broker)));
+        // As controller it tells itself the cluster in-process: serve once it knows its
+        // partitions (other brokers learn theirs over the network once they listen).
+        if broker.controller_fence().is_some()
+            && !broker
+                .metadata
+                .wait_for_broker(broker.id(), STARTUP_METADATA_TIMEOUT)
+                .await
+        {
+            tracing::warn!("no metadata from the controller yet; serving anyway");
+        }
+        tokio::spawn(crate::replica::isr::run_expiration(Arc::downgrade(&broker)));
+        tokio::spawn(crate::replica::run_hw_checkpoints(Arc::downgrade(&broker)));
         Ok(broker)
     }
 
@@ -265,23 +293,23 @@ impl Broker {
                 broker_epoch = registration.czxid,
                 "broker re-registered"
             );
-            let (controller_id, epoch) = elect(&zk, self.id()).await?;
+            let (controller_id, fence) = elect(&zk, self.id()).await?;
             tracing::info!(
                 controller_id,
-                epoch,
+                epoch = fence.map(|f| f.epoch),
                 "ran for controller on the new session"
             );
-            Ok((registration, controller_id, epoch))
+            Ok((registration, controller_id, fence))
         }
         .await;
         match result {
-            Ok((registration, controller_id, epoch)) => {
+            Ok((registration, controller_id, fence)) => {
                 *self
                     .registration
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner) = registration;
                 self.controller_id.store(controller_id, Ordering::Relaxed);
-                self.controller_epoch.store(epoch, Ordering::Relaxed);
+                *lock(&self.controller_fence) = fence;
                 self.zk.replace(zk.clone());
                 Ok((zk, events))
             }
@@ -299,62 +327,102 @@ impl Broker {
         self.controller_id.load(Ordering::Relaxed)
     }
 
-    /// Whether this broker is the controller (it carries out deletions, creates states).
+    /// Whether this broker is the controller (it carries out deletions).
     pub(crate) fn is_controller(&self) -> bool {
         self.controller_id() == self.id()
     }
 
-    /// Creates a topic with every replica on this broker: the assignment and each partition's
-    /// state in ZooKeeper (as the controller would write them), then the topic is served.
+    /// The controller's epoch fence, while this broker's session is the controller.
+    pub(crate) fn controller_fence(&self) -> Option<ControllerEpoch> {
+        *lock(&self.controller_fence)
+    }
+
+    pub(crate) fn won_controllership(&self, fence: ControllerEpoch) {
+        *lock(&self.controller_fence) = Some(fence);
+        self.controller_id.store(self.id(), Ordering::Relaxed);
+    }
+
+    pub(crate) fn lost_controllership(&self) {
+        *lock(&self.controller_fence) = None;
+    }
+
+    /// Who is controller, as last heard (UpdateMetadata or `/controller`).
+    pub(crate) fn set_controller_id(&self, id: i32) {
+        self.controller_id.store(id, Ordering::Relaxed);
+    }
+
+    /// Creates a topic with the broker's default replication factor.
     pub async fn create_topic(&self, name: &str, partitions: i32) -> Result<(), ZkError> {
-        self.create_topic_with_config(name, partitions, &BTreeMap::new())
+        let rf = i32::from(self.config.default_replication_factor);
+        self.create_topic_with_config(name, partitions, rf, &BTreeMap::new())
             .await
     }
 
-    /// [`Broker::create_topic`] with config overrides (already validated), stored in
-    /// `/config/topics/<name>` with the assignment and applied to the topic's logs.
+    /// Creates a topic as Kafka's AdminZkClient does: replicas placed over the live brokers,
+    /// the assignment and config overrides (already validated) written to ZooKeeper. The
+    /// controller then elects leaders and tells the replicas; this waits (a bounded time)
+    /// until the controller has published a leader for every partition.
     pub async fn create_topic_with_config(
         &self,
         name: &str,
         partitions: i32,
+        replication_factor: i32,
         config: &BTreeMap<String, String>,
     ) -> Result<(), ZkError> {
-        let replicas: BTreeMap<i32, Vec<i32>> =
-            (0..partitions).map(|p| (p, vec![self.id()])).collect();
+        let brokers = self.live_broker_ids().await?;
+        let replicas =
+            crate::controller::assign_randomly(0, partitions, replication_factor, &brokers)
+                .map_err(|e| ZkError::InvalidReplicaAssignment {
+                    topic: name.to_string(),
+                    message: e.to_string(),
+                })?;
+        self.create_topic_assigned(name, replicas, config).await
+    }
+
+    /// [`Broker::create_topic_with_config`] with the replicas given.
+    pub async fn create_topic_assigned(
+        &self,
+        name: &str,
+        replicas: BTreeMap<i32, Vec<i32>>,
+        config: &BTreeMap<String, String>,
+    ) -> Result<(), ZkError> {
+        let partitions = i32::try_from(replicas.len()).unwrap_or(i32::MAX);
         let assignment = TopicAssignment::new(replicas);
         let zk = self.zk.get();
         zk.create_topic(name, &assignment, config).await?;
-        self.create_partition_states(&zk, name, 0..partitions)
-            .await?;
         self.apply_topic_overrides(name, config.clone());
         self.replicas.add_topic(name, partitions);
         self.follow_assignments([&name.to_string()]);
         tracing::info!(topic = name, partitions, "topic created");
-        Ok(())
-    }
-
-    /// Writes the state of new partitions as the controller would (this broker leading, alone
-    /// in the ISR); states that exist already are left alone.
-    pub(crate) async fn create_partition_states(
-        &self,
-        zk: &KafkaZk,
-        topic: &str,
-        partitions: Range<i32>,
-    ) -> Result<(), ZkError> {
-        let state = LeaderAndIsr {
-            leader: self.id(),
-            leader_epoch: 0,
-            isr: vec![self.id()],
-            controller_epoch: self.controller_epoch.load(Ordering::Relaxed),
-        };
-        for p in partitions {
-            match zk.create_partition_state(topic, p, &state, None).await {
-                Ok(_) | Err(ZkError::NodeExists { .. }) => {}
-                Err(error) => return Err(error),
-            }
+        if !self
+            .metadata
+            .wait_for_leaders(name, partitions, TOPIC_READY_TIMEOUT)
+            .await
+        {
+            tracing::warn!(topic = name, "no leader published yet for every partition");
         }
         Ok(())
     }
+
+    /// The live brokers: as the controller published them, or as registered in ZooKeeper
+    /// before the first publication.
+    pub(crate) async fn live_broker_ids(&self) -> Result<Vec<i32>, ZkError> {
+        let published: Vec<i32> = self.metadata.live_brokers().iter().map(|b| b.id).collect();
+        if !published.is_empty() {
+            return Ok(published);
+        }
+        self.zk.get().broker_ids().await
+    }
+}
+
+/// How long a controller's startup waits for its own first UpdateMetadata.
+const STARTUP_METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long topic creation waits for the controller to publish leaders.
+pub(crate) const TOPIC_READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn broker_info(config: &BrokerConfig) -> BrokerInfo {
@@ -417,11 +485,11 @@ async fn register_waiting_for_expiry(
     }
 }
 
-/// Runs for controller: the controller id and the epoch won (0 if lost).
-async fn elect(zk: &KafkaZk, broker_id: i32) -> Result<(i32, i32), ZkError> {
+/// Runs for controller: the controller id, and the epoch fence if this session won.
+async fn elect(zk: &KafkaZk, broker_id: i32) -> Result<(i32, Option<ControllerEpoch>), ZkError> {
     Ok(match zk.elect_controller(broker_id).await? {
-        Election::Won(epoch) => (broker_id, epoch.epoch),
-        Election::Lost { controller } => (controller.unwrap_or(-1), 0),
+        Election::Won(epoch) => (broker_id, Some(epoch)),
+        Election::Lost { controller } => (controller.unwrap_or(-1), None),
     })
 }
 

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::net::SocketSettings;
+use crate::replica::ReplicationSettings;
 use crate::topic_config::{defs, TopicDefaults};
 
 /// A configuration that cannot be used, naming the key at fault.
@@ -62,6 +63,8 @@ pub struct BrokerConfig {
     pub socket: SocketSettings,
     /// The group coordinator's settings.
     pub groups: GroupSettings,
+    /// Replication: ISR lag, follower fetches, leader election (`replica.*`, ...).
+    pub replication: ReplicationSettings,
     /// The defaults every topic starts from (`log.retention.hours`, `log.segment.bytes`, ...)
     /// and the log manager's and topic administration's keys (`delete.topic.enable`,
     /// `log.retention.check.interval.ms`, ...), checked.
@@ -196,6 +199,7 @@ const TYPED: &[&str] = &[
 fn is_typed(key: &str) -> bool {
     TYPED.contains(&key)
         || crate::net::settings::KEYS.contains(&key)
+        || crate::replica::settings::KEYS.contains(&key)
         || defs::broker_key_def(key).is_some()
         || defs::TOPIC_CONFIGS
             .iter()
@@ -363,6 +367,7 @@ impl BrokerConfig {
                 .transpose()?,
             socket: SocketSettings::from_properties(props)?,
             groups: GroupSettings::from_properties(props)?,
+            replication: ReplicationSettings::from_properties(props)?,
             topic_defaults,
         };
         if config.broker_id < 0 {

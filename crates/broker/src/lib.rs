@@ -43,12 +43,15 @@
 mod admin;
 pub mod broker;
 pub mod config;
+mod controller;
 pub mod groups;
-mod handlers;
+pub(crate) mod handlers;
 pub mod log_starts;
+pub mod metadata_cache;
 pub mod metrics;
 pub mod net;
 pub mod producers;
+pub mod replica;
 pub mod replicas;
 pub mod topic_config;
 pub mod zk;

@@ -43,6 +43,9 @@ pub enum ReplicaError {
     Unknown(String),
     #[error(transparent)]
     Log(#[from] LogError),
+    /// Not served here as the partition's leader.
+    #[error(transparent)]
+    Leader(#[from] crate::replica::LeaderError),
 }
 
 impl Replicas {
@@ -63,6 +66,32 @@ impl Replicas {
     /// Records that `topic` exists with `partitions` partitions.
     pub fn add_topic(&self, topic: &str, partitions: i32) {
         lock(&self.topics).insert(topic.to_string(), partitions);
+    }
+
+    /// Makes `partition` of `topic` known (the controller assigned it here), growing the
+    /// topic's partition count if needed.
+    pub fn ensure_partition(&self, topic: &str, partition: i32) {
+        let mut topics = lock(&self.topics);
+        let count = topics.entry(topic.to_string()).or_insert(0);
+        *count = (*count).max(partition.saturating_add(1));
+    }
+
+    /// Closes one partition's log (StopReplica), deleting its files when `delete`.
+    pub fn stop_partition(&self, tp: &TopicPartition, delete: bool) -> Result<(), LogError> {
+        let open = lock(&self.logs).remove(tp);
+        match (open, delete) {
+            (Some(log), true) => log.delete(),
+            (Some(log), false) => log.close(),
+            (None, true) => {
+                let dir = self.dir.join(tp.dir_name());
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(LogError::io("deleting partition directory", &dir, e)),
+                }
+            }
+            (None, false) => Ok(()),
+        }
     }
 
     /// Forgets a topic (its znode is gone): its partitions are no longer served, and its open
@@ -188,13 +217,6 @@ impl Replicas {
     /// The log start offsets kept across restarts (DeleteRecords records them here).
     pub fn log_starts(&self) -> &LogStarts {
         &self.log_starts
-    }
-
-    /// The size of a partition's ISR, for acks=all and `min.insync.replicas`. This broker is
-    /// the only replica of every partition it leads (no follower fetches yet), so its ISR is
-    /// itself; replication will count the followers caught up with the leader here.
-    pub fn in_sync_replica_count(&self, _topic: &str, _partition: i32) -> i32 {
-        1
     }
 
     /// Wakes fetches waiting for data.

@@ -2,6 +2,9 @@
 //!
 //! Version ranges are those a Kafka 2.8/3.x broker serves; current
 //! librdkafka, kafka-python and the Java client negotiate within them.
+//! The inter-broker APIs (LeaderAndIsr, StopReplica, UpdateMetadata,
+//! ControlledShutdown) have Kafka 2.8's ranges: the ZooKeeper-mode
+//! protocol, without the KRaft-migration versions 3.4+ added.
 
 macro_rules! api_keys {
     ($($name:ident = $key:literal, $min:literal..=$max:literal, flexible $flex:expr;)*) => {
@@ -55,6 +58,11 @@ api_keys! {
     Fetch = 1, 0..=12, flexible Some(12);
     ListOffsets = 2, 0..=7, flexible Some(6);
     Metadata = 3, 0..=12, flexible Some(9);
+    LeaderAndIsr = 4, 0..=5, flexible Some(4);
+    StopReplica = 5, 0..=3, flexible Some(2);
+    UpdateMetadata = 6, 0..=7, flexible Some(6);
+    // v0 has a header without client id; not supported.
+    ControlledShutdown = 7, 1..=3, flexible Some(3);
     OffsetCommit = 8, 0..=8, flexible Some(8);
     OffsetFetch = 9, 0..=8, flexible Some(6);
     FindCoordinator = 10, 0..=4, flexible Some(3);
@@ -97,7 +105,8 @@ impl ApiKey {
     }
 
     /// Request header version for `version`: 2 if flexible, else 1
-    /// (v0, without client id, is only used by ControlledShutdown v0).
+    /// (v0, without client id, is only used by ControlledShutdown v0,
+    /// which this crate does not support).
     pub fn request_header_version(self, version: i16) -> i16 {
         if self.is_flexible(version) {
             2
@@ -125,7 +134,17 @@ mod tests {
     #[test]
     fn lookup_and_headers() {
         assert_eq!(ApiKey::from_key(18), Some(ApiKey::ApiVersions));
-        assert_eq!(ApiKey::from_key(4), None);
+        assert_eq!(ApiKey::from_key(4), Some(ApiKey::LeaderAndIsr));
+        assert_eq!(ApiKey::from_key(24), None);
+        // ControlledShutdown v0 (header without client id) is not supported.
+        assert_eq!(ApiKey::ControlledShutdown.min_version(), 1);
+        assert!(!ApiKey::ControlledShutdown.supports(0));
+        assert_eq!(ApiKey::ControlledShutdown.request_header_version(1), 1);
+        assert_eq!(ApiKey::ControlledShutdown.request_header_version(3), 2);
+        assert_eq!(ApiKey::LeaderAndIsr.request_header_version(3), 1);
+        assert_eq!(ApiKey::LeaderAndIsr.response_header_version(4), 1);
+        assert!(ApiKey::StopReplica.is_flexible(2) && !ApiKey::StopReplica.is_flexible(1));
+        assert!(ApiKey::UpdateMetadata.is_flexible(6) && !ApiKey::UpdateMetadata.is_flexible(5));
         assert_eq!(ApiKey::ApiVersions.response_header_version(3), 0);
         assert_eq!(ApiKey::ApiVersions.request_header_version(3), 2);
         assert_eq!(ApiKey::Metadata.response_header_version(9), 1);

@@ -143,6 +143,10 @@ bodies! {
     Fetch => FetchRequest, FetchResponse;
     ListOffsets => ListOffsetsRequest, ListOffsetsResponse;
     Metadata => MetadataRequest, MetadataResponse;
+    LeaderAndIsr => LeaderAndIsrRequest, LeaderAndIsrResponse;
+    StopReplica => StopReplicaRequest, StopReplicaResponse;
+    UpdateMetadata => UpdateMetadataRequest, UpdateMetadataResponse;
+    ControlledShutdown => ControlledShutdownRequest, ControlledShutdownResponse;
     OffsetCommit => OffsetCommitRequest, OffsetCommitResponse;
     OffsetFetch => OffsetFetchRequest, OffsetFetchResponse;
     FindCoordinator => FindCoordinatorRequest, FindCoordinatorResponse;

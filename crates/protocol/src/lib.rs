@@ -65,7 +65,8 @@
 //!
 //! # Testing
 //! Byte-exact vectors from real clients (librdkafka, sarama) in
-//! `tests/vectors.rs`; in `tests/properties.rs`, a fixed-point round trip
+//! `tests/vectors.rs`, and built by hand from Kafka's JSON schemas for the
+//! inter-broker APIs in `tests/inter_broker.rs`; in `tests/properties.rs`, a fixed-point round trip
 //! (`encode -> decode -> encode` gives the same bytes, every byte consumed)
 //! for every request and response at every supported version, and
 //! no-panic / re-decode properties for arbitrary and mutated frames. A

@@ -103,11 +103,14 @@ impl Broker {
         result
     }
 
-    /// Deletes one marked topic's data, then its znodes and the mark.
-    // The deletes are not fenced by the controller epoch: the single broker is the only
-    // controller; with several brokers this is where `ControllerEpoch` goes.
+    /// Deletes one marked topic's data here, then its znodes and the mark (behind the
+    /// controller's epoch fence). The other brokers delete their replicas when the controller,
+    /// seeing the topic gone, sends them StopReplica with deletion.
     async fn delete_marked_topic(&self, zk: &KafkaZk, topic: &str) -> Result<(), ZkError> {
         tracing::info!(%topic, "deleting topic");
+        // Clients stop being told about it before its data goes.
+        self.metadata.remove_topic(topic);
+        self.replica_manager.stop_topic(topic);
         let removal = self.replicas.remove_topic_for_deletion(topic);
         self.forget_topic_config(topic);
         match tokio::task::spawn_blocking(move || removal.execute()).await {
@@ -115,7 +118,8 @@ impl Broker {
             Ok(Err(error)) => tracing::error!(%topic, %error, "deleting the topic's data failed"),
             Err(error) => tracing::error!(%topic, %error, "deleting the topic's data panicked"),
         }
-        zk.complete_topic_deletion(topic, None).await?;
+        zk.complete_topic_deletion(topic, self.controller_fence().as_ref())
+            .await?;
         tracing::info!(%topic, "topic deleted");
         Ok(())
     }

@@ -51,21 +51,14 @@ async fn every(broker: Weak<Broker>, period: Duration, pass: fn(&Broker, i64)) {
     }
 }
 
-/// Every partition's log, opened if need be (`only` filters topics first).
+/// Every hosted partition's log, led or followed (`only` filters topics).
 fn logs(b: &Broker, only: impl Fn(&str) -> bool) -> Vec<(String, Arc<ferry_log::Log>)> {
-    let mut out = Vec::new();
-    for (topic, count) in b.replicas.topics() {
-        if !only(&topic) {
-            continue;
-        }
-        for p in 0..count {
-            match b.replicas.log(&topic, p) {
-                Ok(log) => out.push((format!("{topic}-{p}"), log)),
-                Err(error) => tracing::warn!(%topic, partition = p, %error, "opening log failed"),
-            }
-        }
-    }
-    out
+    b.replica_manager
+        .all()
+        .into_iter()
+        .filter(|p| only(&p.tp.topic))
+        .map(|p| (p.tp.dir_name(), p.log.clone()))
+        .collect()
 }
 
 /// A log deleted (topic deletion) under a pass is not worth a warning.

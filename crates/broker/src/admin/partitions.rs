@@ -51,14 +51,14 @@ impl From<ZkError> for PartitionsError {
 }
 
 /// The new partitions' replicas for growing a topic from `existing` to `count` partitions
-/// with replication factor `rf` on a cluster of the one broker `broker_id`; `assignments`
-/// (one replica list per new partition) when the client gave them.
+/// with replication factor `rf` over the `live` brokers; `assignments` (one replica list per
+/// new partition) when the client gave them.
 pub(crate) fn plan_new_partitions(
     existing: i32,
     count: i32,
     rf: usize,
     assignments: Option<&[Vec<i32>]>,
-    broker_id: i32,
+    live: &[i32],
 ) -> Result<BTreeMap<i32, Vec<i32>>, PartitionsError> {
     if count < existing {
         return Err(PartitionsError::InvalidPartitions(format!(
@@ -80,7 +80,8 @@ pub(crate) fn plan_new_partitions(
                 )));
             }
             for list in given {
-                let unknown: Vec<i32> = list.iter().copied().filter(|b| *b != broker_id).collect();
+                let unknown: Vec<i32> =
+                    list.iter().copied().filter(|b| !live.contains(b)).collect();
                 if !unknown.is_empty() {
                     return Err(PartitionsError::InvalidReplicaAssignment(format!(
                         "Unknown broker(s) in replica assignment: {unknown:?}."
@@ -95,12 +96,9 @@ pub(crate) fn plan_new_partitions(
             given.to_vec()
         }
         None => {
-            if rf > 1 {
-                return Err(PartitionsError::InvalidReplicationFactor(format!(
-                    "Replication factor: {rf} larger than available brokers: 1."
-                )));
-            }
-            vec![vec![broker_id]; added as usize]
+            let rf = i32::try_from(rf).unwrap_or(i32::MAX);
+            return crate::controller::assign_randomly(existing, added, rf, live)
+                .map_err(|e| PartitionsError::InvalidReplicationFactor(e.to_string()));
         }
     };
     Ok((existing..count).zip(lists).collect())
@@ -122,6 +120,7 @@ impl Broker {
             )));
         }
         let zk = self.zk.get();
+        let live = self.live_broker_ids().await?;
         for _ in 0..WRITE_ATTEMPTS {
             let current = zk
                 .get_topic_assignment(topic)
@@ -137,7 +136,7 @@ impl Broker {
                 .values()
                 .next()
                 .map_or(1, |a| a.replicas.len());
-            let added = plan_new_partitions(existing, count, rf, assignments, self.id())?;
+            let added = plan_new_partitions(existing, count, rf, assignments, &live)?;
             if validate_only {
                 return Ok(());
             }
@@ -146,10 +145,13 @@ impl Broker {
                 Err(ZkError::StaleVersion { .. }) => continue,
                 Err(error) => return Err(error.into()),
             }
-            self.create_partition_states(&zk, topic, existing..count)
-                .await?;
             self.replicas.add_topic(topic, count);
             tracing::info!(%topic, from = existing, to = count, "partitions added");
+            // The controller elects the new partitions' leaders; answer once it has.
+            let ready = crate::broker::TOPIC_READY_TIMEOUT;
+            if !self.metadata.wait_for_leaders(topic, count, ready).await {
+                tracing::warn!(%topic, "no leader published yet for every new partition");
+            }
             return Ok(());
         }
         Err(PartitionsError::Contended(topic.to_string()))
@@ -179,10 +181,7 @@ impl Broker {
         if count <= known {
             return Ok(());
         }
-        if self.is_controller() {
-            self.create_partition_states(zk, topic, known..count)
-                .await?;
-        }
+        let _ = zk;
         self.replicas.add_topic(topic, count);
         tracing::info!(%topic, from = known, to = count, "partitions added in ZooKeeper");
         Ok(())
@@ -226,33 +225,36 @@ mod tests {
 
     #[test]
     fn partitions_only_grow() {
-        let e = plan_new_partitions(3, 2, 1, None, 0).unwrap_err();
+        let e = plan_new_partitions(3, 2, 1, None, &[0]).unwrap_err();
         assert!(
             matches!(e, PartitionsError::InvalidPartitions(ref m) if m.contains("higher than"))
         );
-        let e = plan_new_partitions(3, 3, 1, None, 0).unwrap_err();
+        let e = plan_new_partitions(3, 3, 1, None, &[0]).unwrap_err();
         assert!(matches!(e, PartitionsError::InvalidPartitions(_)));
         assert_eq!(
-            plan_new_partitions(1, 3, 1, None, 7).unwrap(),
+            plan_new_partitions(1, 3, 1, None, &[7]).unwrap(),
             BTreeMap::from([(1, vec![7]), (2, vec![7])])
         );
     }
 
     #[test]
-    fn explicit_assignments_must_name_this_broker_once_per_new_partition() {
+    fn explicit_assignments_must_name_live_brokers_once_per_new_partition() {
         let ok = [vec![5], vec![5]];
-        assert_eq!(plan_new_partitions(1, 3, 1, Some(&ok), 5).unwrap().len(), 2);
+        assert_eq!(
+            plan_new_partitions(1, 3, 1, Some(&ok), &[5]).unwrap().len(),
+            2
+        );
         let other = [vec![6]];
         assert!(matches!(
-            plan_new_partitions(1, 2, 1, Some(&other), 5),
+            plan_new_partitions(1, 2, 1, Some(&other), &[5]),
             Err(PartitionsError::InvalidReplicaAssignment(_))
         ));
         assert!(matches!(
-            plan_new_partitions(1, 3, 1, Some(&ok[..1]), 5),
+            plan_new_partitions(1, 3, 1, Some(&ok[..1]), &[5]),
             Err(PartitionsError::InvalidReplicaAssignment(_))
         ));
         assert!(matches!(
-            plan_new_partitions(1, 2, 2, None, 5),
+            plan_new_partitions(1, 2, 2, None, &[5]),
             Err(PartitionsError::InvalidReplicationFactor(_))
         ));
     }

@@ -34,5 +34,5 @@ pub use coordinator::{
 pub use group::{Group, GroupLimits, JoinResult, SyncRequest, SyncResult};
 pub use member::JoinRequest;
 pub use offsets_topic::{StoreError, OFFSETS_TOPIC};
-pub use records::OffsetValue;
+pub use records::{partition_for, OffsetValue};
 pub use state::GroupState;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use ferry_log::{decompressed_records, AppendOrigin, BatchBuilder, BatchIter, Log, RecordIter};
 
 use crate::broker::Broker;
+use crate::replica::Partition;
 use crate::replicas::ReplicaError;
 use crate::zk::ZkError;
 
@@ -49,8 +50,22 @@ pub async fn ensure(broker: &Broker, partitions: i32) -> Result<i32, StoreError>
     if let Some(n) = broker.replicas.partitions(OFFSETS_TOPIC) {
         return Ok(n);
     }
+    // Kafka refuses to create it on fewer brokers than offsets.topic.replication.factor; a
+    // smaller cluster (a single broker) gets as many replicas as it has, with a warning.
+    let configured = i32::from(broker.config.groups.offsets_topic_replication_factor);
+    let live = broker.live_broker_ids().await?.len();
+    let rf = configured
+        .min(i32::try_from(live).unwrap_or(i32::MAX))
+        .max(1);
+    if rf < configured {
+        tracing::warn!(
+            configured,
+            live,
+            "creating {OFFSETS_TOPIC} with {rf} replicas"
+        );
+    }
     match broker
-        .create_topic_with_config(OFFSETS_TOPIC, partitions, &topic_config())
+        .create_topic_with_config(OFFSETS_TOPIC, partitions, rf, &topic_config())
         .await
     {
         Ok(()) => {
@@ -78,6 +93,19 @@ fn log(broker: &Broker, partition: i32) -> Result<Arc<Log>, StoreError> {
     Ok(broker.replicas.log(OFFSETS_TOPIC, partition)?)
 }
 
+/// The partition if this broker leads it: only the leader writes group records.
+fn leader(broker: &Broker, partition: i32) -> Result<Arc<Partition>, StoreError> {
+    let exists = broker
+        .metadata
+        .partition(OFFSETS_TOPIC, partition)
+        .is_some();
+    let leader = broker
+        .replica_manager
+        .leader(OFFSETS_TOPIC, partition, -1, exists)
+        .map_err(ReplicaError::from)?;
+    Ok(leader)
+}
+
 /// Appends (key, value) records as one batch (a `None` value is a tombstone), before the
 /// caller acknowledges anything.
 pub fn append(
@@ -94,7 +122,13 @@ pub fn append(
         builder.append(Some(key), value.as_deref(), now_ms);
     }
     let mut batch = builder.build();
-    log(broker, partition)?.append_as_leader_from(&mut batch, 0, AppendOrigin::Coordinator)?;
+    let leader = leader(broker, partition)?;
+    leader.log.append_as_leader_from(
+        &mut batch,
+        leader.leader_epoch(),
+        AppendOrigin::Coordinator,
+    )?;
+    leader.appended_as_leader();
     broker.replicas.notify_appended();
     Ok(())
 }

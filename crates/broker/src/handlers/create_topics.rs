@@ -1,10 +1,11 @@
-//! CreateTopics: validate (name, partitions, replicas, configs), write the topic and its
-//! config overrides to ZooKeeper with every replica on this broker, and serve it. v5+ answers
-//! list the topic's resulting configs.
+//! CreateTopics: validate (name, partitions, replicas, configs), write the topic's assignment
+//! and config overrides to ZooKeeper, and wait (bounded) until the controller has elected its
+//! leaders. v5+ answers list the topic's resulting configs.
 //!
-//! Explicit assignments and replication factors above 1 name brokers this single broker cannot
-//! stand in for, so they are refused (INVALID_REPLICA_ASSIGNMENT / INVALID_REPLICATION_FACTOR)
-//! rather than silently created with fewer replicas. -1 means the broker's default.
+//! Replicas are placed over the live brokers as Kafka places them, or as the request's
+//! explicit assignment says (every broker named must be live, INVALID_REPLICA_ASSIGNMENT
+//! otherwise); a replication factor above the number of live brokers is
+//! INVALID_REPLICATION_FACTOR. -1 means the broker's default.
 
 use std::collections::BTreeMap;
 
@@ -70,16 +71,8 @@ async fn create(
 ) -> Result<(i32, i16, BTreeMap<String, String>), Refusal> {
     let name = &topic.name;
     validate_topic_name(name).map_err(|e| (ErrorCode::InvalidTopicException, e.to_string()))?;
-    if !topic.assignments.is_empty() {
-        let mine = topic
-            .assignments
-            .iter()
-            .all(|a| a.broker_ids == [broker.id()]);
-        if !mine {
-            let msg = format!("replicas must be on broker {}", broker.id());
-            return Err((ErrorCode::InvalidReplicaAssignment, msg));
-        }
-    }
+    let live = broker.live_broker_ids().await.map_err(refusal)?;
+    let explicit = explicit_assignment(topic, &live)?;
     let partitions = match (topic.num_partitions, topic.assignments.len()) {
         (-1, 0) => broker.config.num_partitions,
         (-1, n) => i32::try_from(n).unwrap_or(i32::MAX),
@@ -96,8 +89,11 @@ async fn create(
         -1 => broker.config.default_replication_factor,
         n => n,
     };
-    if rf != 1 {
-        let msg = format!("replication factor {rf} is larger than the 1 available broker");
+    if explicit.is_none() && (rf < 1 || usize::try_from(rf).unwrap_or(0) > live.len()) {
+        let msg = format!(
+            "Replication factor: {rf} larger than available brokers: {}.",
+            live.len()
+        );
         return Err((ErrorCode::InvalidReplicationFactor, msg));
     }
     let overrides = overrides(broker, topic)?;
@@ -108,12 +104,69 @@ async fn create(
         ));
     }
     if !validate_only {
-        broker
-            .create_topic_with_config(name, partitions, &overrides)
-            .await
-            .map_err(refusal)?;
+        match explicit {
+            Some(assignment) => {
+                broker
+                    .create_topic_assigned(name, assignment, &overrides)
+                    .await
+            }
+            None => {
+                broker
+                    .create_topic_with_config(name, partitions, i32::from(rf), &overrides)
+                    .await
+            }
+        }
+        .map_err(refusal)?;
     }
     Ok((partitions, rf, overrides))
+}
+
+/// The request's own replica lists, checked against the live brokers.
+fn explicit_assignment(
+    topic: &CreatableTopic,
+    live: &[i32],
+) -> Result<Option<BTreeMap<i32, Vec<i32>>>, Refusal> {
+    if topic.assignments.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |msg: String| (ErrorCode::InvalidReplicaAssignment, msg);
+    let mut out = BTreeMap::new();
+    for a in &topic.assignments {
+        if a.broker_ids.is_empty() {
+            return Err(invalid(format!(
+                "partition {} has no replicas",
+                a.partition_index
+            )));
+        }
+        let unknown: Vec<i32> = a
+            .broker_ids
+            .iter()
+            .copied()
+            .filter(|b| !live.contains(b))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(invalid(format!(
+                "Unknown broker(s) in replica assignment: {unknown:?}."
+            )));
+        }
+        let mut unique = a.broker_ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.len() != a.broker_ids.len() {
+            return Err(invalid(format!(
+                "Duplicate replica assignment found: {:?}",
+                a.broker_ids
+            )));
+        }
+        out.insert(a.partition_index, a.broker_ids.clone());
+    }
+    let expected: Vec<i32> = (0..i32::try_from(out.len()).unwrap_or(i32::MAX)).collect();
+    if out.keys().copied().collect::<Vec<_>>() != expected {
+        return Err(invalid(
+            "partitions must be numbered from 0 without gaps".to_string(),
+        ));
+    }
+    Ok(Some(out))
 }
 
 /// `ferry.max.partitions.per.topic`: a topic's partitions are znodes and log directories

@@ -62,11 +62,13 @@ fn target(requested: i64, high_watermark: i64) -> Option<i64> {
 }
 
 fn delete(broker: &Broker, topic: &str, partition: i32, offset: i64) -> Result<i64, Failure> {
-    let log = broker
-        .replicas
-        .log(topic, partition)
-        .map_err(Failure::Replica)?;
-    let offset = target(offset, log.log_end_offset()).ok_or(Failure::OutOfRange)?;
+    let exists = broker.metadata.partition(topic, partition).is_some();
+    let leader = broker
+        .replica_manager
+        .leader(topic, partition, -1, exists)
+        .map_err(|e| Failure::Replica(e.into()))?;
+    let log = &leader.log;
+    let offset = target(offset, leader.high_watermark()).ok_or(Failure::OutOfRange)?;
     let start = log
         .delete_records_before(offset)
         .map_err(|e| Failure::Replica(e.into()))?;

@@ -1,7 +1,13 @@
-//! Fetch: read each partition from its log up to the high watermark, long-polling until
-//! `min_bytes` are there or `max_wait_ms` passes.
+//! Fetch: read each partition from its leader's log, long-polling until `min_bytes` are there
+//! or `max_wait_ms` passes.
 //!
-//! On one broker the high watermark is the log end offset. Fetch sessions (KIP-227) are
+//! Consumers (replica id -1) read up to the high watermark only, so they never see a record
+//! a leader change could take back. Followers (replica id = their broker id) read up to the
+//! log end; their fetch offset tells the leader how far they have replicated, which moves the
+//! high watermark and may bring them back into the ISR (`crate::replica`). Both name the
+//! leader epoch they believe in (v9+): a stale one is FENCED_LEADER_EPOCH, a newer one
+//! UNKNOWN_LEADER_EPOCH, and a broker that does not lead the partition answers
+//! NOT_LEADER_OR_FOLLOWER. Fetch sessions (KIP-227) are
 //! declined by answering with session id 0, which tells the client to send full fetch
 //! requests; that is always correct. Limits: `partition_max_bytes` per partition and
 //! `max_bytes` over the response, except that the first non-empty partition returns at least
@@ -16,6 +22,7 @@ use ferry_kafka_protocol::messages::fetch::{
 
 use super::{error_code, offload, HandleError};
 use crate::broker::Broker;
+use crate::replica::partition::{IsrChange, Partition};
 
 /// The longest a fetch may wait, whatever it asks for: keeps a bogus max_wait_ms from pinning
 /// a connection.
@@ -66,11 +73,28 @@ async fn read_offloaded(
 ) -> Result<(Vec<FetchableTopicResponse>, usize), HandleError> {
     let quick = offload::fetch_is_quick(broker, request);
     let request = Arc::clone(request);
-    offload::run(broker, quick, move |b| read_all(b, &request)).await
+    let read = offload::run(broker, quick, move |b| read_all(b, &request)).await?;
+    if read.high_watermark_moved {
+        broker.replicas.notify_appended();
+    }
+    for (partition, change) in read.isr_changes {
+        crate::replica::isr::spawn_write(broker, partition, change);
+    }
+    Ok((read.responses, read.bytes))
 }
 
-/// Reads every requested partition; returns the responses and the record bytes they hold.
-fn read_all(broker: &Broker, request: &FetchRequest) -> (Vec<FetchableTopicResponse>, usize) {
+/// What one pass over the requested partitions read, and what a follower's progress changed.
+#[derive(Default)]
+struct Read {
+    responses: Vec<FetchableTopicResponse>,
+    bytes: usize,
+    high_watermark_moved: bool,
+    isr_changes: Vec<(Arc<Partition>, IsrChange)>,
+}
+
+/// Reads every requested partition.
+fn read_all(broker: &Broker, request: &FetchRequest) -> Read {
+    let mut out = Read::default();
     let mut budget = usize::try_from(request.max_bytes).unwrap_or(0);
     let mut total = 0;
     let responses = request
@@ -87,11 +111,16 @@ fn read_all(broker: &Broker, request: &FetchRequest) -> (Vec<FetchableTopicRespo
                         .min(budget);
                     let data = read_one(
                         broker,
-                        &topic.topic,
-                        p.partition,
-                        p.fetch_offset,
+                        Asked {
+                            replica_id: request.replica_id,
+                            topic: &topic.topic,
+                            partition: p.partition,
+                            leader_epoch: p.current_leader_epoch,
+                            offset: p.fetch_offset,
+                        },
                         limit,
                         total == 0,
+                        &mut out,
                     );
                     let n = data.records.as_ref().map_or(0, |r| r.len());
                     budget = budget.saturating_sub(n);
@@ -102,30 +131,75 @@ fn read_all(broker: &Broker, request: &FetchRequest) -> (Vec<FetchableTopicRespo
             ..Default::default()
         })
         .collect();
-    (responses, total)
+    out.responses = responses;
+    out.bytes = total;
+    out
+}
+
+/// One partition of a fetch.
+struct Asked<'a> {
+    replica_id: i32,
+    topic: &'a str,
+    partition: i32,
+    leader_epoch: i32,
+    offset: i64,
 }
 
 fn read_one(
     broker: &Broker,
-    topic: &str,
-    partition: i32,
-    offset: i64,
+    asked: Asked<'_>,
     limit: usize,
     first: bool,
+    out: &mut Read,
 ) -> FetchPartitionData {
-    let result = broker.replicas.log(topic, partition).and_then(|log| {
-        let hw = log.log_end_offset();
+    let partition = asked.partition;
+    let exists = broker.metadata.partition(asked.topic, partition).is_some();
+    let leader =
+        match broker
+            .replica_manager
+            .leader(asked.topic, partition, asked.leader_epoch, exists)
+        {
+            Ok(leader) => leader,
+            Err(error) => {
+                return FetchPartitionData {
+                    partition_index: partition,
+                    error_code: error.code().code(),
+                    high_watermark: -1,
+                    records: Some(Default::default()),
+                    ..Default::default()
+                }
+            }
+        };
+    // A follower's fetch offset is how far it has replicated: recorded before reading, so the
+    // high watermark in this answer already counts it.
+    let max_offset = if asked.replica_id >= 0 {
+        match leader.follower_fetched(asked.replica_id, asked.offset, crate::replica::now_ms()) {
+            Ok(fetched) => {
+                out.high_watermark_moved |= fetched.high_watermark_moved;
+                if let Some(change) = fetched.isr_change {
+                    out.isr_changes.push((leader.clone(), change));
+                }
+            }
+            Err(error) => tracing::debug!(replica = asked.replica_id, %error, "follower fetch"),
+        }
+        None
+    } else {
+        Some(leader.high_watermark())
+    };
+    let log = &leader.log;
+    let hw = leader.high_watermark();
+    let result = (|| {
         // The log returns at least one batch whatever the limit; only the first partition
         // with data is entitled to overshoot.
         if limit == 0 && !first {
             return Ok((Vec::new(), log.log_start_offset(), hw));
         }
-        let mut read = log.read(offset, limit, Some(hw))?;
+        let mut read = log.read(asked.offset, limit, max_offset)?;
         if !first && read.records.len() > limit {
             read.records.clear();
         }
         Ok((read.records, read.log_start_offset, hw))
-    });
+    })();
     match result {
         Ok((records, log_start_offset, high_watermark)) => FetchPartitionData {
             partition_index: partition,
@@ -137,7 +211,7 @@ fn read_one(
         },
         Err(error) => FetchPartitionData {
             partition_index: partition,
-            error_code: error_code(&error).code(),
+            error_code: error_code(&crate::replicas::ReplicaError::Log(error)).code(),
             high_watermark: -1,
             records: Some(Default::default()),
             ..Default::default()

@@ -1,5 +1,7 @@
-//! FindCoordinator: this broker coordinates every group (it is the leader of every partition
-//! of `__consumer_offsets`), and creates that topic on the first lookup, as Kafka does.
+//! FindCoordinator: a group's coordinator is the leader of its `__consumer_offsets` partition
+//! (Kafka's `abs(hash(group)) % partitions`), as the controller last published it; the topic
+//! is created on the first lookup, as Kafka does. Without a leader the answer is
+//! COORDINATOR_NOT_AVAILABLE, and clients retry.
 //!
 //! Transactions (key type 1) have no coordinator here: the answer is
 //! TRANSACTIONAL_ID_AUTHORIZATION_FAILED with a message saying so, the code InitProducerId also
@@ -44,42 +46,54 @@ pub async fn handle(
 }
 
 async fn answer(broker: &Broker, key: String, key_type: i8) -> Coordinator {
-    let refusal = match key_type {
+    let (code, message) = match key_type {
         GROUP => match broker.groups.ensure_offsets_topic(broker).await {
-            Ok(_) => None,
+            Ok(partitions) => {
+                let partition = crate::groups::partition_for(&key, partitions);
+                let leader = broker
+                    .metadata
+                    .partition(crate::groups::OFFSETS_TOPIC, partition)
+                    .and_then(|p| broker.metadata.broker(p.leader));
+                match leader {
+                    Some(b) => {
+                        return Coordinator {
+                            key,
+                            node_id: b.id,
+                            host: b.host,
+                            port: b.port,
+                            ..Default::default()
+                        }
+                    }
+                    None => (
+                        ErrorCode::CoordinatorNotAvailable,
+                        format!(
+                            "no leader for {} partition {partition} yet",
+                            crate::groups::OFFSETS_TOPIC
+                        ),
+                    ),
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, "no group coordinator: offsets topic unavailable");
-                Some((ErrorCode::CoordinatorNotAvailable, error.to_string()))
+                (ErrorCode::CoordinatorNotAvailable, error.to_string())
             }
         },
-        TRANSACTION => Some((
+        TRANSACTION => (
             ErrorCode::TransactionalIdAuthorizationFailed,
             "this broker does not run a transaction coordinator".to_string(),
-        )),
-        other => Some((
+        ),
+        other => (
             ErrorCode::InvalidRequest,
             format!("unknown coordinator key type {other}"),
-        )),
+        ),
     };
-    match refusal {
-        None => {
-            let adv = &broker.config.advertised;
-            Coordinator {
-                key,
-                node_id: broker.id(),
-                host: adv.host.clone(),
-                port: i32::from(adv.port),
-                ..Default::default()
-            }
-        }
-        Some((code, message)) => Coordinator {
-            key,
-            node_id: -1,
-            host: String::new(),
-            port: -1,
-            error_code: code.code(),
-            error_message: Some(message),
-            ..Default::default()
-        },
+    Coordinator {
+        key,
+        node_id: -1,
+        host: String::new(),
+        port: -1,
+        error_code: code.code(),
+        error_message: Some(message),
+        ..Default::default()
     }
 }

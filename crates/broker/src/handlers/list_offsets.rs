@@ -45,9 +45,14 @@ fn lookup(
     partition: i32,
     timestamp: i64,
 ) -> Result<(i64, i64), ReplicaError> {
-    let log = broker.replicas.log(topic, partition)?;
+    let exists = broker.metadata.partition(topic, partition).is_some();
+    let leader = broker
+        .replica_manager
+        .leader(topic, partition, -1, exists)?;
+    let log = &leader.log;
     Ok(match timestamp {
-        LATEST => (-1, log.log_end_offset()),
+        // What a consumer can read: up to the high watermark.
+        LATEST => (-1, leader.high_watermark()),
         EARLIEST => (-1, log.log_start_offset()),
         ts => match log.offset_for_timestamp(ts)? {
             Some(found) => (found.timestamp, found.offset),

@@ -21,6 +21,7 @@ mod find_coordinator;
 mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
+pub(crate) mod inter_broker;
 mod join_group;
 mod leave_group;
 mod list_groups;
@@ -78,6 +79,9 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::DeleteRecords,
     ApiKey::SaslHandshake,
     ApiKey::DescribeCluster,
+    ApiKey::LeaderAndIsr,
+    ApiKey::StopReplica,
+    ApiKey::UpdateMetadata,
 ];
 
 /// Who sent a request, as group members are described (DescribeGroups).
@@ -86,11 +90,6 @@ pub struct ClientInfo {
     /// `/address`, the way Kafka prints a client's host.
     pub host: String,
 }
-
-/// The leader epoch of every partition: this broker is the only replica and partitions are
-/// created at epoch 0 (their state in ZooKeeper says so) and never re-elected. Produce stamps
-/// it on batches, OffsetForLeaderEpoch checks clients' `current_leader_epoch` against it.
-pub(crate) const LEADER_EPOCH: i32 = 0;
 
 /// Why a request closes its connection instead of being answered.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +102,9 @@ pub enum HandleError {
     Encode(#[source] ProtocolError),
     #[error("the request's blocking work failed: {0}")]
     Blocking(#[source] tokio::task::JoinError),
+    /// An API the protocol crate decodes but this broker does not serve (not in [`HANDLED`]).
+    #[error("no handler for {0:?} requests")]
+    NotHandled(ApiKey),
 }
 
 /// Answers one request frame (without its size prefix) from `peer`. `Ok(None)`: no response
@@ -144,6 +146,7 @@ pub async fn handle(
             .await?
             {
                 produce::Reply::Respond(response) => response.into(),
+                produce::Reply::Delayed(delayed) => produce::complete(delayed).await.into(),
                 produce::Reply::Silent => return Ok(None),
                 produce::Reply::Close => return Err(HandleError::UnacknowledgedFailure),
             }
@@ -178,6 +181,13 @@ pub async fn handle(
         RequestBody::DeleteRecords(r) => delete_records::handle(broker, r).into(),
         RequestBody::SaslHandshake(r) => sasl_handshake::handle(r).into(),
         RequestBody::DescribeCluster(r) => describe_cluster::handle(broker, r).await.into(),
+        RequestBody::LeaderAndIsr(r) => inter_broker::leader_and_isr(broker, r, version)
+            .await
+            .into(),
+        RequestBody::UpdateMetadata(r) => inter_broker::update_metadata(broker, r).into(),
+        RequestBody::StopReplica(r) => inter_broker::stop_replica(broker, r).await.into(),
+        // Decoded but not served yet: closed like an unknown API.
+        RequestBody::ControlledShutdown(_) => return Err(HandleError::NotHandled(body.api_key())),
     };
     encode_response(header.correlation_id, version, &response)
         .map(Some)
@@ -191,6 +201,7 @@ fn error_code(error: &ReplicaError) -> ErrorCode {
         ReplicaError::Unknown(_) => ErrorCode::UnknownTopicOrPartition,
         ReplicaError::Log(LogError::OffsetOutOfRange { .. }) => ErrorCode::OffsetOutOfRange,
         ReplicaError::Log(_) => ErrorCode::KafkaStorageError,
+        ReplicaError::Leader(error) => error.code(),
     }
 }
 

@@ -17,7 +17,6 @@ use ferry_kafka_protocol::messages::offset_for_leader_epoch::{
 };
 use ferry_kafka_protocol::ErrorCode;
 
-use super::{error_code, LEADER_EPOCH};
 use crate::broker::Broker;
 
 pub fn handle(
@@ -43,16 +42,6 @@ pub fn handle(
     }
 }
 
-/// Kafka's check of the epoch a client believes the leader has (-1: not given).
-pub(super) fn check_current_epoch(current: i32, leader: i32) -> Result<(), ErrorCode> {
-    match current {
-        -1 => Ok(()),
-        c if c < leader => Err(ErrorCode::FencedLeaderEpoch),
-        c if c > leader => Err(ErrorCode::UnknownLeaderEpoch),
-        _ => Ok(()),
-    }
-}
-
 fn end_offset(broker: &Broker, topic: &str, p: &OffsetForLeaderPartition) -> EpochEndOffsetResult {
     let failed = |error: ErrorCode| EpochEndOffsetResult {
         error_code: error.code(),
@@ -61,34 +50,20 @@ fn end_offset(broker: &Broker, topic: &str, p: &OffsetForLeaderPartition) -> Epo
         end_offset: -1,
         ..Default::default()
     };
-    let log = match broker.replicas.log(topic, p.partition) {
-        Ok(log) => log,
-        Err(error) => return failed(error_code(&error)),
-    };
-    if let Err(error) = check_current_epoch(p.current_leader_epoch, LEADER_EPOCH) {
-        return failed(error);
-    }
-    let (leader_epoch, end_offset) = log.end_offset_for_epoch(p.leader_epoch);
+    let exists = broker.metadata.partition(topic, p.partition).is_some();
+    let leader =
+        match broker
+            .replica_manager
+            .leader(topic, p.partition, p.current_leader_epoch, exists)
+        {
+            Ok(leader) => leader,
+            Err(error) => return failed(error.code()),
+        };
+    let (leader_epoch, end_offset) = leader.log.end_offset_for_epoch(p.leader_epoch);
     EpochEndOffsetResult {
         partition: p.partition,
         leader_epoch,
         end_offset,
         ..Default::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn current_epoch_checks() {
-        assert_eq!(check_current_epoch(-1, 3), Ok(()));
-        assert_eq!(check_current_epoch(3, 3), Ok(()));
-        assert_eq!(check_current_epoch(2, 3), Err(ErrorCode::FencedLeaderEpoch));
-        assert_eq!(
-            check_current_epoch(4, 3),
-            Err(ErrorCode::UnknownLeaderEpoch)
-        );
     }
 }

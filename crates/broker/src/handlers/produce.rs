@@ -1,8 +1,11 @@
 //! Produce: append each partition's record set to its log as leader.
 //!
-//! On one broker acks=1 and acks=-1 (all) differ only in `min.insync.replicas`: the ISR is
-//! this broker, so the append is acknowledged once it is in the log, unless acks=all asks for
-//! more in-sync replicas than there are (NOT_ENOUGH_REPLICAS, nothing written). acks=0 gets no response at all, as in Kafka.
+//! Only the partition's leader appends (others answer NOT_LEADER_OR_FOLLOWER, and the client
+//! refreshes its metadata); batches are stamped with the leader epoch. acks=1 is answered once
+//! the leader has the batch; acks=-1 (all) once the high watermark has passed it, that is once
+//! every ISR member has it (`crate::replica::delayed_produce`), or REQUEST_TIMED_OUT after the
+//! request's timeout; an ISR smaller than `min.insync.replicas` refuses acks=all before
+//! anything is written (NOT_ENOUGH_REPLICAS). acks=0 gets no response at all, as in Kafka.
 //! Validation is the log's: a batch with a bad CRC is CORRUPT_MESSAGE, one over
 //! `message.max.bytes` MESSAGE_TOO_LARGE, one whose records do not parse (or lack the key a
 //! compacted topic needs) INVALID_RECORD naming the record, and nothing of a rejected partition
@@ -22,20 +25,58 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ferry_log::{BatchError, LogError, TopicPartition};
 
-use super::{error_code, LEADER_EPOCH};
+use super::error_code;
 use crate::broker::Broker;
 use crate::producers::state::SequenceError;
 use crate::producers::{AppendError, Appended};
+use crate::replica::delayed_produce::{self, Awaited};
+use crate::replica::LeaderError;
 use crate::replicas::ReplicaError;
 
 /// What the connection does after a produce request.
 pub enum Reply {
     Respond(ProduceResponse),
+    /// acks=all: answered once the ISR has every appended batch (see [`complete`]).
+    Delayed(Delayed),
     /// acks=0 and every partition appended: no response.
     Silent,
     /// acks=0 and a partition failed: Kafka closes the connection, the only way to tell such a
     /// producer something went wrong (it then refreshes its metadata).
     Close,
+}
+
+/// An acks=all response waiting for the high watermarks of its partitions.
+pub struct Delayed {
+    response: ProduceResponse,
+    /// (topic index, partition index in the response) and what to wait for.
+    awaited: Vec<(usize, usize, Awaited)>,
+    timeout_ms: i32,
+}
+
+/// Waits for every appended partition of an acks=all request (at most its timeout) and
+/// answers; a partition not replicated in time, or whose leadership moved, gets its error.
+pub async fn complete(delayed: Delayed) -> ProduceResponse {
+    let Delayed {
+        mut response,
+        awaited,
+        timeout_ms,
+    } = delayed;
+    let timeout = std::time::Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + timeout;
+    for (t, p, awaited) in awaited {
+        if let Err(code) = delayed_produce::wait(awaited, deadline).await {
+            if let Some(partition) = response
+                .responses
+                .get_mut(t)
+                .and_then(|topic| topic.partition_responses.get_mut(p))
+            {
+                partition.error_code = code.code();
+                partition.error_message =
+                    Some(format!("not replicated to the ISR: {}", code.name()));
+            }
+        }
+    }
+    response
 }
 
 pub fn handle(broker: &Broker, request: ProduceRequest) -> Reply {
@@ -44,14 +85,17 @@ pub fn handle(broker: &Broker, request: ProduceRequest) -> Reply {
         return Reply::Respond(reject_all(request, ErrorCode::InvalidRequiredAcks));
     }
     let mut appended = false;
+    let mut awaited = Vec::new();
     let responses: Vec<TopicProduceResponse> = request
         .topic_data
         .into_iter()
-        .map(|topic| TopicProduceResponse {
+        .enumerate()
+        .map(|(t, topic)| TopicProduceResponse {
             partition_responses: topic
                 .partition_data
                 .into_iter()
-                .map(|data| {
+                .enumerate()
+                .map(|(p, data)| {
                     let result = append(
                         broker,
                         &topic.name,
@@ -60,7 +104,11 @@ pub fn handle(broker: &Broker, request: ProduceRequest) -> Reply {
                         data.records.as_deref(),
                     );
                     appended |= result.is_ok();
-                    respond(data.index, result)
+                    let (response, wait) = respond(data.index, result);
+                    if let Some(wait) = wait.filter(|_| request.acks == -1) {
+                        awaited.push((t, p, wait));
+                    }
+                    response
                 })
                 .collect(),
             name: topic.name,
@@ -74,13 +122,19 @@ pub fn handle(broker: &Broker, request: ProduceRequest) -> Reply {
         .iter()
         .flat_map(|t| &t.partition_responses)
         .any(|p| p.error_code != 0);
+    let response = ProduceResponse {
+        responses,
+        ..Default::default()
+    };
     match (request.acks, failed) {
         (0, false) => Reply::Silent,
         (0, true) => Reply::Close,
-        _ => Reply::Respond(ProduceResponse {
-            responses,
-            ..Default::default()
+        _ if !awaited.is_empty() => Reply::Delayed(Delayed {
+            response,
+            awaited,
+            timeout_ms: request.timeout_ms,
         }),
+        _ => Reply::Respond(response),
     }
 }
 
@@ -110,14 +164,17 @@ fn reject_all(request: ProduceRequest, error: ErrorCode) -> ProduceResponse {
     }
 }
 
-/// What became of one partition's record set.
-type Outcome = Result<(Appended, i64), Refused>;
+/// What became of one partition's record set: how it was appended, the log start offset, and
+/// what an acks=all answer waits for.
+type Outcome = Result<(Appended, i64, Awaited), Refused>;
 
 /// Why a partition's record set was not appended.
 #[derive(Debug, thiserror::Error)]
 enum Refused {
     #[error(transparent)]
     Replica(#[from] ReplicaError),
+    #[error(transparent)]
+    Leader(#[from] LeaderError),
     #[error(transparent)]
     Sequence(#[from] SequenceError),
     /// acks=all with fewer in-sync replicas than the topic's `min.insync.replicas`: refused
@@ -142,21 +199,36 @@ fn append(
     acks: i16,
     records: Option<&[u8]>,
 ) -> Outcome {
-    let log = broker.replicas.log(topic, partition)?;
+    let exists = broker.metadata.partition(topic, partition).is_some();
+    let leader = broker
+        .replica_manager
+        .leader(topic, partition, -1, exists)?;
+    let leader_epoch = leader.leader_epoch();
+    let log = &leader.log;
     if acks == -1 {
         let required = broker.min_insync_replicas(topic);
-        let in_sync = broker.replicas.in_sync_replica_count(topic, partition);
+        let in_sync = i32::try_from(leader.isr_len()).unwrap_or(i32::MAX);
         if in_sync < required {
             return Err(Refused::NotEnoughReplicas { in_sync, required });
         }
     }
     let producers = broker
         .producers
-        .partition(&TopicPartition::new(topic, partition), &log);
+        .partition(&TopicPartition::new(topic, partition), log);
     // The log rewrites offsets and the leader epoch in place, so it needs its own copy.
     let mut records = records.unwrap_or_default().to_vec();
-    let appended = producers.append(&log, &mut records, LEADER_EPOCH, now_ms())?;
-    Ok((appended, log.log_start_offset()))
+    let appended = producers.append(log, &mut records, leader_epoch, now_ms())?;
+    leader.appended_as_leader();
+    let required = match appended {
+        Appended::New(info) => info.log_end_offset,
+        Appended::Duplicate(original) => original.last_offset + 1,
+    };
+    let awaited = Awaited {
+        progress: leader.progress(),
+        required,
+        leader_epoch,
+    };
+    Ok((appended, log.log_start_offset(), awaited))
 }
 
 fn now_ms() -> i64 {
@@ -166,29 +238,35 @@ fn now_ms() -> i64 {
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn respond(index: i32, result: Outcome) -> PartitionProduceResponse {
+fn respond(index: i32, result: Outcome) -> (PartitionProduceResponse, Option<Awaited>) {
     match result {
-        Ok((appended, log_start_offset)) => PartitionProduceResponse {
-            index,
-            // A duplicate is answered as its first append was, as Kafka does: the client
-            // then counts the batch as delivered at its original offsets.
-            base_offset: match appended {
-                Appended::New(info) => info.base_offset,
-                Appended::Duplicate(original) => original.first_offset,
-            },
-            log_start_offset,
-            ..Default::default()
-        },
-        Err(error) => {
-            tracing::debug!(index, %error, "produce rejected");
+        Ok((appended, log_start_offset, awaited)) => (
             PartitionProduceResponse {
                 index,
-                error_code: produce_error(&error).code(),
-                base_offset: -1,
-                record_errors: record_errors(&error),
-                error_message: Some(error.to_string()),
+                // A duplicate is answered as its first append was, as Kafka does: the client
+                // then counts the batch as delivered at its original offsets.
+                base_offset: match appended {
+                    Appended::New(info) => info.base_offset,
+                    Appended::Duplicate(original) => original.first_offset,
+                },
+                log_start_offset,
                 ..Default::default()
-            }
+            },
+            Some(awaited),
+        ),
+        Err(error) => {
+            tracing::debug!(index, %error, "produce rejected");
+            (
+                PartitionProduceResponse {
+                    index,
+                    error_code: produce_error(&error).code(),
+                    base_offset: -1,
+                    record_errors: record_errors(&error),
+                    error_message: Some(error.to_string()),
+                    ..Default::default()
+                },
+                None,
+            )
         }
     }
 }
@@ -220,6 +298,7 @@ fn produce_error(error: &Refused) -> ErrorCode {
             return ErrorCode::OutOfOrderSequenceNumber
         }
         Refused::NotEnoughReplicas { .. } => return ErrorCode::NotEnoughReplicas,
+        Refused::Leader(error) => return error.code(),
         Refused::Replica(error) => error,
     };
     match error {

@@ -95,6 +95,14 @@ impl ProducerRegistry {
     }
 }
 
+impl ProducerRegistry {
+    /// Drops a partition's state: after a leadership change the new leader rebuilds it from
+    /// its own log (which followers filled with the batches' producer ids and sequences).
+    pub fn forget(&self, tp: &TopicPartition) {
+        lock(&self.partitions).remove(tp);
+    }
+}
+
 /// One partition's producer state, built on first use.
 #[derive(Debug)]
 pub struct PartitionProducers {

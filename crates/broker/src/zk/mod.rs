@@ -55,7 +55,7 @@ pub use config::{ConfigChange, EntityConfig};
 pub use controller::{ControllerInfo, ControllerWatch, Election};
 pub use error::{Result, ZkError};
 pub use fence::ControllerEpoch;
-pub use isr_change::{TopicPartition, ISR_CHANGE_PREFIX};
+pub use isr_change::{TopicPartition as IsrChangePartition, ISR_CHANGE_PREFIX};
 pub use partition_state::LeaderAndIsr;
 pub use producer_ids::{ProducerIdBlock, PRODUCER_ID_BLOCK_SIZE};
 pub use registration::{Registration, DEFAULT_RESERVED_BROKER_MAX_ID};

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use ferry_broker::zk::{LeaderAndIsr, TopicAssignment, TopicPartition, ZkError};
+use ferry_broker::zk::{
+    IsrChangePartition as TopicPartition, LeaderAndIsr, TopicAssignment, ZkError,
+};
 
 use super::{raw, session};
 

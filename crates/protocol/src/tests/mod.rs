@@ -1,4 +1,5 @@
 //! Crate-level tests.
 
+mod inter_broker;
 mod properties;
 mod vectors;
