@@ -190,6 +190,13 @@ impl GroupCoordinator {
         Ok(())
     }
 
+    /// This broker became (`leads`) or stopped being the leader of `__consumer_offsets`
+    /// partition `partition`, and so the coordinator of its groups. Called off the async
+    /// workers (it may read the partition's log).
+    pub fn partition_leadership_changed(&self, _broker: &Broker, partition: i32, leads: bool) {
+        tracing::debug!(partition, leads, "offsets partition leadership changed");
+    }
+
     /// Makes sure `__consumer_offsets` exists (FindCoordinator does this, as in Kafka).
     pub async fn ensure_offsets_topic(&self, broker: &Broker) -> Result<i32, StoreError> {
         if let Some(n) = offsets_topic::partitions(broker) {

@@ -170,6 +170,15 @@ impl ReplicaManager {
             results.push((order, code));
         }
         broker.replicas.notify_appended();
+        // The group coordinator follows the leadership of `__consumer_offsets` partitions.
+        for (order, code) in &results {
+            if *code == ErrorCode::None && order.topic == crate::groups::OFFSETS_TOPIC {
+                let leads = order.assigned.leader == self.me;
+                broker
+                    .groups
+                    .partition_leadership_changed(broker, order.partition, leads);
+            }
+        }
         results
     }
 
