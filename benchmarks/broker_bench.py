@@ -174,14 +174,20 @@ def latency_runs(ferry: str, load: str, bootstrap: str, metrics: BrokerMetrics, 
                   f"kernel: {tcp or 'nstat not available'}")
 
 
-def ferry_perf_throughput(ferry: str, bootstrap: str, topic: str, records: int, size: int) -> None:
+def create_topic(ferry: str, bootstrap: str, topic: str, replication_factor: int = 1) -> None:
+    """One partition, `replication_factor` replicas."""
     run(ferry, "topics", "--bootstrap-server", bootstrap, "--create", "--topic", topic,
-        "--partitions", "1")
+        "--partitions", "1", "--replication-factor", str(replication_factor))
+
+
+def ferry_perf_throughput(ferry: str, bootstrap: str, topic: str, records: int, size: int,
+                          acks: str = "1", replication_factor: int = 1) -> None:
+    create_topic(ferry, bootstrap, topic, replication_factor)
     os.sync()
     produced = run(ferry, "perf", "produce", "--bootstrap-server", bootstrap, "--topic", topic,
                    "--num-records", str(records), "--record-size", str(size), "--throughput",
-                   "-1", "--producer-props", "acks=1")
-    print(f"ferry perf produce {size} B: {produced.splitlines()[-1]}")
+                   "-1", "--producer-props", f"acks={acks}")
+    print(f"ferry perf produce {size} B, acks={acks}: {produced.splitlines()[-1]}")
     consumed = run(ferry, "perf", "consume", "--bootstrap-server", bootstrap, "--topic", topic,
                    "--messages", str(records))
     header, figures = consumed.splitlines()[-2:]
@@ -192,11 +198,10 @@ def ferry_perf_throughput(ferry: str, bootstrap: str, topic: str, records: int, 
 
 
 def rdkafka_throughput(ferry: str, load: str, bootstrap: str, topic: str, records: int,
-                       size: int) -> None:
-    run(ferry, "topics", "--bootstrap-server", bootstrap, "--create", "--topic", topic,
-        "--partitions", "1")
+                       size: int, acks: str = "1", replication_factor: int = 1) -> None:
+    create_topic(ferry, bootstrap, topic, replication_factor)
     os.sync()
-    print(run(load, "produce", bootstrap, topic, str(records), str(size), "1"))
+    print(run(load, "produce", bootstrap, topic, str(records), str(size), acks))
 
 
 def main() -> None:
@@ -231,8 +236,7 @@ def main() -> None:
         # Latency first, before the throughput runs leave gigabytes of dirty pages for the
         # kernel to write back. A warm-up run first: the first records of a fresh broker open
         # the log and, for the consumer's group, create __consumer_offsets.
-        run(args.ferry, "topics", "--bootstrap-server", bootstrap, "--create", "--topic",
-            "latency", "--partitions", "1")
+        create_topic(args.ferry, bootstrap, "latency")
         run(load, "latency", bootstrap, "latency", "20000", "3", "all")
         print("-- end-to-end latency, 50,000 records/s, acks=all, from the intended send time")
         latency_runs(args.ferry, load, bootstrap, BrokerMetrics(http_port), args.latency_runs)

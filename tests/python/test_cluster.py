@@ -43,7 +43,7 @@ from confluent_kafka import (Consumer, ConsumerGroupState,  # noqa: E402
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa: E402
 
 import netns  # noqa: E402
-from cluster import SESSION_TIMEOUT_MS, ApacheEnsemble, BrokerCluster  # noqa: E402
+from cluster import SESSION_TIMEOUT_MS, ApacheEnsemble, BrokerCluster, waiting  # noqa: E402
 from ensemble import FerryEnsemble  # noqa: E402
 from kafka_servers import answers_api_versions  # noqa: E402
 from queue_checker import Ack, QueueReport, Read, check  # noqa: E402
@@ -534,6 +534,54 @@ def test_leader_kill9_under_an_idempotent_producer_loses_nothing(cluster):
 
 
 @pytest.mark.fault
+def test_a_stopping_leader_hands_its_partitions_over_first(cluster):
+    """SIGTERM: controlled shutdown moves the broker's leaderships to other ISR members before
+    it stops, so producing goes on without waiting for its session to expire."""
+    topic = "controlled-shutdown"
+    timings = []
+
+    def fault(load: ProduceLoad) -> None:
+        old = cluster.leader_of(topic, 0)
+        led = cluster.partitions_led_by(topic, old)
+        stopping = time.monotonic()
+        cluster.stop_broker(old)
+        stopped = time.monotonic() - stopping
+        # Moved before the broker's session went: every partition already has another leader.
+        for p in led:
+            state = cluster.partition_state(topic, p)
+            assert state.leader not in (old, -1) and old not in state.isr, state
+        acked = load.first_ack_after(stopping, led, timeout=60) - stopping
+        timings.append((stopped, acked))
+        load.wait_for_more(150, partitions=led)
+        cluster.start_broker(old)
+        cluster.wait_for_full_isr(topic, range(PARTITIONS))
+
+    under_load(cluster, topic, fault)
+    stopped, acked = timings[0]
+    print(f"controlled shutdown: broker stopped in {stopped:.2f} s; first acknowledged produce "
+          f"to its partitions {acked:.2f} s after the SIGTERM")
+    assert acked < 6.0, "leadership moved only when the session expired"
+
+
+def test_preferred_leaders_come_back_by_themselves(make_cluster):
+    """auto.leader.rebalance.enable: after a broker returns, the controller gives it back the
+    partitions it is the first replica of."""
+    cluster = make_cluster(overrides={"leader.imbalance.check.interval.seconds": "1"})
+    topic = "rebalance"
+    create_topic(cluster, topic)
+    preferred = {p: replicas[0] for p, replicas in cluster.assignment(topic).items()}
+    victim = preferred[0]
+    cluster.stop_broker(victim)
+    assert cluster.wait_for_leader(topic, 0, excluding=(victim,)) != victim
+    cluster.start_broker(victim)
+    cluster.wait_for_full_isr(topic, range(PARTITIONS))
+    waiting(lambda: all(cluster.partition_state(topic, p).leader == leader
+                        for p, leader in preferred.items()),
+            60, "preferred leaders back", lambda: {p: cluster.partition_state(topic, p)
+                                                   for p in preferred})
+
+
+@pytest.mark.fault
 def test_controller_kill9_moves_the_controller_and_loses_nothing(cluster):
     topic = "controller-kill"
 
@@ -649,7 +697,8 @@ def test_two_of_three_brokers_down_refuse_writes_lose_nothing_and_resume(cluster
 
 class GroupMember(threading.Thread):
     """A confluent-kafka consumer of a group, committing synchronously after each batch it
-    consumed; it records what it read and when commits succeeded."""
+    consumed; it records what it read and when commits succeeded. It commits holding
+    `commits`: a test holding that lock knows no commit of this member is in flight."""
 
     def __init__(self, name: str, bootstrap: str, group: str, topic: str) -> None:
         super().__init__(name=name, daemon=True)
@@ -663,6 +712,7 @@ class GroupMember(threading.Thread):
         self.commit_errors: list[str] = []
         self.assigned: list[int] = []
         self.stopping = threading.Event()
+        self.commits = threading.Lock()
         self.failure: Optional[BaseException] = None
 
     def run(self) -> None:
@@ -675,11 +725,12 @@ class GroupMember(threading.Thread):
                     for m in messages:
                         self.reads.append(Read(m.partition(), m.offset(), m.value()))
                     if messages:
-                        try:
-                            consumer.commit(asynchronous=False)
-                            self.committed_at.append(time.monotonic())
-                        except KafkaException as error:
-                            self.commit_errors.append(str(error))
+                        with self.commits:
+                            try:
+                                consumer.commit(asynchronous=False)
+                                self.committed_at.append(time.monotonic())
+                            except KafkaException as error:
+                                self.commit_errors.append(str(error))
             finally:
                 consumer.close()
         except BaseException as error:  # noqa: BLE001 - reported by the test
@@ -727,13 +778,38 @@ def committed_offsets(cluster: BrokerCluster, group: str, topic: str) -> dict[in
     return {tp.partition: tp.offset for tp in found if tp.error is None and tp.offset >= 0}
 
 
+def first_clean_committed_offsets(cluster: BrokerCluster, group: str, topic: str,
+                                  timeout: float = 60) -> dict[int, int]:
+    """The group's committed offsets as a coordinator first answers them without an error (one
+    being elected or loading answers with an error, and is asked again): that answer must be
+    the whole truth, an offset missing from it is one the coordinator lost."""
+    deadline = time.monotonic() + timeout
+    while True:
+        consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": group,
+                             "enable.auto.commit": False})
+        try:
+            found = consumer.committed([TopicPartition(topic, p) for p in range(PARTITIONS)],
+                                       timeout=15)
+            errors = [tp.error for tp in found if tp.error is not None]
+            if not errors:
+                return {tp.partition: tp.offset for tp in found}
+            last: object = errors
+        except KafkaException as error:
+            last = error
+        finally:
+            consumer.close()
+        assert time.monotonic() < deadline, f"no OffsetFetch answered without error: {last}"
+        time.sleep(0.2)
+
+
 @pytest.mark.fault
 def test_a_consumer_group_of_three_keeps_its_offsets_through_the_coordinators_kill9(cluster):
     """Three confluent-kafka consumers in a group, committing after every batch, while the
     group's coordinator (the leader of its __consumer_offsets partition) is killed: another
-    broker coordinates, the members commit through it, no committed offset goes back, and in
-    the end the group has read every acknowledged send and committed up to the high
-    watermarks."""
+    broker coordinates, answers OffsetFetch with exactly the offsets the killed one had
+    acknowledged (the members' commits are held meanwhile), the members commit through it, no
+    committed offset goes back, and in the end the group has read every acknowledged send and
+    committed up to the high watermarks."""
     topic, group = "grouped", "three"
     create_topic(cluster, topic)
     offsets_partitions = int(cluster.broker(1).overrides["offsets.topic.num.partitions"])
@@ -754,12 +830,26 @@ def test_a_consumer_group_of_three_keeps_its_offsets_through_the_coordinators_ki
             cluster.wait_for_full_isr("__consumer_offsets", [offsets_partition])
             assert coordinator == cluster.leader_of("__consumer_offsets", offsets_partition), (
                 f"the coordinator is not the leader of __consumer_offsets-{offsets_partition}")
-            before = committed_offsets(cluster, group, topic)
-            assert sorted(before) == [0, 1, 2], before
-            killed = time.monotonic()
-            cluster.kill9(coordinator)
-            new = cluster.wait_for_leader("__consumer_offsets", offsets_partition,
-                                          excluding=(coordinator,), timeout=60)
+            # No commit in flight from here until the new coordinator has answered: what the
+            # killed coordinator acknowledged is exactly what the new one must have.
+            for member in members:
+                member.commits.acquire()
+            try:
+                before = committed_offsets(cluster, group, topic)
+                assert sorted(before) == [0, 1, 2], before
+                killed = time.monotonic()
+                cluster.kill9(coordinator)
+                new = cluster.wait_for_leader("__consumer_offsets", offsets_partition,
+                                              excluding=(coordinator,), timeout=60)
+                answered = first_clean_committed_offsets(cluster, group, topic)
+                print(f"new coordinator {new} answered OffsetFetch "
+                      f"{time.monotonic() - killed:.2f} s after the kill: {answered}")
+                assert answered == before, (
+                    f"the new coordinator {new} answered {answered}; the killed coordinator "
+                    f"had acknowledged {before}")
+            finally:
+                for member in members:
+                    member.commits.release()
             wait_until(lambda: all(m.committed_at and m.committed_at[-1] > killed
                                    for m in members), 60, interval=0.1,
                        what="every member to commit through the new coordinator (commit "

@@ -3,12 +3,11 @@
 //!
 //! Startup follows a Kafka 2.x broker's order: open the ZooKeeper session, make the persistent
 //! paths, read (or create) the cluster id, register under `/brokers/ids`, run for controller,
-//! then learn the topics. With one broker it wins the election and is every partition's leader.
-//! It is a single-broker design today, not yet a cluster member: topic creation places every
-//! replica on this broker and writes partition state from the request handler, the ISR counts
-//! one, the controller is elected at start (and after session loss) but not watched, and
-//! Fetch ignores a follower's replica id. A second broker on the same ZooKeeper would not
-//! replicate anything; replication is the next milestone's work.
+//! then learn the topics and start the controller task (`crate::controller`), which on the
+//! elected broker decides every partition's leader and ISR and tells the brokers (this one
+//! in-process). What a broker leads or follows is what the controller's LeaderAndIsr said
+//! (`crate::replica`); what it tells clients is what its UpdateMetadata said
+//! (`crate::metadata_cache`). A single broker is a cluster of one on the same code paths.
 //!
 //! Afterwards the broker follows ZooKeeper: when its session expires it opens a new one,
 //! registers again (replacing the old session's node if the server still holds it) and runs for
@@ -116,7 +115,9 @@ pub struct Broker {
     pub replica_manager: ReplicaManager,
     /// The cluster as the controller last published it.
     pub metadata: MetadataCache,
-    /// The consumer groups this broker coordinates (all of them, on one broker).
+    /// Requests for this broker's controller, while it is the active one.
+    pub(crate) controller_mailbox: crate::controller::ControllerMailbox,
+    /// The consumer groups this broker coordinates: those of the offsets partitions it leads.
     pub groups: GroupCoordinator,
     /// Producer ids handed out by InitProducerId.
     pub producer_ids: ProducerIds,
@@ -186,6 +187,7 @@ impl Broker {
             replicas,
             replica_manager,
             metadata: MetadataCache::new(),
+            controller_mailbox: Default::default(),
             groups,
             producer_ids: ProducerIds::new(),
             producers: ProducerRegistry::new(),
@@ -200,8 +202,6 @@ impl Broker {
             .fetchers
             .attach(Arc::downgrade(&broker));
         broker.sync_topics(&topics.value).await?;
-        // Before serving: a group's offsets are known by the time a client can ask for them.
-        broker.groups.load(&broker)?;
         tokio::spawn(crate::groups::run_timers(Arc::downgrade(&broker)));
         tracing::info!(
             broker_id = broker.id(),
@@ -327,6 +327,24 @@ impl Broker {
         self.controller_id.load(Ordering::Relaxed)
     }
 
+    /// Stops the broker cleanly: with `controlled.shutdown.enable`, asks the controller to
+    /// move this broker's leaderships away first (so clients switch leaders now, not when
+    /// the session expires); then stops fetching, checkpoints high watermarks, closes the
+    /// logs and the ZooKeeper session (which removes the registration at once).
+    pub async fn shutdown(self: &Arc<Self>) {
+        if self.config.replication.controlled_shutdown {
+            crate::controlled_shutdown::request(self).await;
+        }
+        self.replica_manager.fetchers.shutdown();
+        let me = Arc::clone(self);
+        let _ = tokio::task::spawn_blocking(move || {
+            me.replica_manager.checkpoint_high_watermarks();
+            me.replicas.close();
+        })
+        .await;
+        self.zk.close().await;
+    }
+
     /// Whether this broker is the controller (it carries out deletions).
     pub(crate) fn is_controller(&self) -> bool {
         self.controller_id() == self.id()
@@ -369,7 +387,7 @@ impl Broker {
         replication_factor: i32,
         config: &BTreeMap<String, String>,
     ) -> Result<(), ZkError> {
-        let brokers = self.live_broker_ids().await?;
+        let brokers = self.live_brokers_with_racks().await?;
         let replicas =
             crate::controller::assign_randomly(0, partitions, replication_factor, &brokers)
                 .map_err(|e| ZkError::InvalidReplicaAssignment {
@@ -407,11 +425,35 @@ impl Broker {
     /// The live brokers: as the controller published them, or as registered in ZooKeeper
     /// before the first publication.
     pub(crate) async fn live_broker_ids(&self) -> Result<Vec<i32>, ZkError> {
-        let published: Vec<i32> = self.metadata.live_brokers().iter().map(|b| b.id).collect();
+        Ok(self
+            .live_brokers_with_racks()
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// [`Broker::live_broker_ids`] with each broker's `broker.rack`, for replica placement.
+    pub(crate) async fn live_brokers_with_racks(
+        &self,
+    ) -> Result<Vec<crate::controller::assignment::RackedBroker>, ZkError> {
+        let published: Vec<_> = self
+            .metadata
+            .live_brokers()
+            .into_iter()
+            .map(|b| (b.id, b.rack))
+            .collect();
         if !published.is_empty() {
             return Ok(published);
         }
-        self.zk.get().broker_ids().await
+        let zk = self.zk.get();
+        let mut out = Vec::new();
+        for id in zk.broker_ids().await? {
+            if let Some(info) = zk.get_broker(id).await? {
+                out.push((id, info.rack));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -427,10 +469,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn broker_info(config: &BrokerConfig) -> BrokerInfo {
     let adv = &config.advertised;
-    BrokerInfo::new(
-        config.broker_id,
-        vec![EndPoint::plaintext(&adv.host, i32::from(adv.port))],
-    )
+    BrokerInfo {
+        rack: config.replication.rack.clone(),
+        ..BrokerInfo::new(
+            config.broker_id,
+            vec![EndPoint::plaintext(&adv.host, i32::from(adv.port))],
+        )
+    }
 }
 
 fn coordinator_config(config: &BrokerConfig) -> CoordinatorConfig {
@@ -453,6 +498,7 @@ fn coordinator_config(config: &BrokerConfig) -> CoordinatorConfig {
         offsets_retention_check_interval: Duration::from_millis(
             u64::try_from(g.offsets_retention_check_interval_ms).unwrap_or(1),
         ),
+        offsets_commit_timeout: Duration::from_millis(g.offsets_commit_timeout_ms.into()),
     }
 }
 

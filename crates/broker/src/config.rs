@@ -90,6 +90,8 @@ pub struct GroupSettings {
     pub offsets_retention_minutes: i32,
     /// `offsets.retention.check.interval.ms` (default 600000).
     pub offsets_retention_check_interval_ms: i64,
+    /// `offsets.commit.timeout.ms` (default 5000): how long a commit waits for the ISR.
+    pub offsets_commit_timeout_ms: u32,
 }
 
 impl GroupSettings {
@@ -106,6 +108,7 @@ impl GroupSettings {
                 "offsets.retention.check.interval.ms",
                 600_000,
             )?,
+            offsets_commit_timeout_ms: number(props, "offsets.commit.timeout.ms", 5_000)?,
         };
         let at_least = |key: &str, value: i64, min: i64| {
             if value < min {
@@ -146,6 +149,11 @@ impl GroupSettings {
         at_least(
             "offsets.retention.check.interval.ms",
             settings.offsets_retention_check_interval_ms,
+            1,
+        )?;
+        at_least(
+            "offsets.commit.timeout.ms",
+            settings.offsets_commit_timeout_ms.into(),
             1,
         )?;
         at_least(
@@ -192,6 +200,7 @@ const TYPED: &[&str] = &[
     "group.max.session.timeout.ms",
     "offsets.retention.minutes",
     "offsets.retention.check.interval.ms",
+    "offsets.commit.timeout.ms",
 ];
 
 /// Whether the broker acts on `key`: typed here, a broker default for a topic config, or a

@@ -1,9 +1,14 @@
-//! The Kafka-compatible broker: a single node serving Kafka clients, its metadata in ZooKeeper.
+//! The Kafka-compatible broker: one broker of a replicated cluster (or a cluster of one), its
+//! metadata in ZooKeeper as Kafka 2.x keeps it.
 //!
 //! | module | concept |
 //! |---|---|
 //! | [`config`] | `server.properties` and `--override` |
 //! | [`broker`] | startup (ZooKeeper session, registration, controller) and shared state |
+//! | `controller` | the controller: leader election, partition state, requests to brokers |
+//! | [`replica`] | the replica manager: partitions led or followed, ISR, high watermark, fetchers |
+//! | [`metadata_cache`] | the cluster as the controller last published it |
+//! | `controlled_shutdown` | a stopping broker asks the controller to move its leaderships |
 //! | [`log_starts`] | log start offsets moved by DeleteRecords, checkpointed across restarts |
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
 //! | [`metrics`] | the Prometheus page (`ferry.http.port`) |
@@ -43,6 +48,7 @@
 mod admin;
 pub mod broker;
 pub mod config;
+mod controlled_shutdown;
 mod controller;
 pub mod groups;
 pub(crate) mod handlers;

@@ -286,12 +286,7 @@ async fn api_versions_metadata_produce_fetch() {
     };
     let mut keys: Vec<i16> = versions.api_keys.iter().map(|k| k.api_key).collect();
     keys.sort_unstable();
-    // ControlledShutdown is decoded but not served (yet), so not advertised.
-    let mut every: Vec<i16> = ApiKey::ALL
-        .iter()
-        .filter(|&&k| k != ApiKey::ControlledShutdown)
-        .map(|k| k.key())
-        .collect();
+    let mut every: Vec<i16> = ApiKey::ALL.iter().map(|k| k.key()).collect();
     every.sort_unstable();
     assert_eq!(keys, every, "every API the broker serves is advertised");
     const ADD_PARTITIONS_TO_TXN: i16 = 24;

@@ -83,7 +83,7 @@ fn load(path: &Path, overrides: &[String]) -> anyhow::Result<BrokerConfig> {
 }
 
 /// The pid file and output file live in the first log.dirs directory.
-fn daemon(config: &BrokerConfig) -> Daemon<'static> {
+pub(crate) fn daemon(config: &BrokerConfig) -> Daemon<'static> {
     let dir = &config.log_dirs[0];
     Daemon {
         name: "broker",
@@ -157,7 +157,6 @@ pub async fn serve_with_until_signal(
         () = net::accept_loop(broker.clone(), listener) => {}
         () = shutdown_signal() => tracing::info!("shutting down"),
     }
-    broker.replicas.close();
-    broker.zk.close().await;
+    broker.shutdown().await;
     Ok(())
 }

@@ -6,7 +6,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -31,31 +31,17 @@ impl Daemon<'_> {
         args: &[OsString],
         mut ready: impl FnMut() -> bool,
     ) -> anyhow::Result<ExitCode> {
-        use std::os::unix::process::CommandExt;
         let name = self.name;
         print!("Starting ferry {name} ... ");
         if let Some(pid) = running_pid(&self.pid_file) {
             println!("already running as process {pid}.");
             return Ok(ExitCode::FAILURE);
         }
-        for file in [&self.pid_file, &self.log_file] {
-            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
+        if let Some(dir) = self.pid_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_file)
-            .with_context(|| format!("cannot open {}", self.log_file.display()))?;
-        let mut child = Command::new(std::env::current_exe()?)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .process_group(0)
-            .spawn()
+        let mut child = crate::children::spawn(args, &self.log_file)
             .with_context(|| format!("cannot start the {name} process"))?;
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
@@ -91,10 +77,7 @@ impl Daemon<'_> {
             );
             return Ok(ExitCode::FAILURE);
         };
-        let status = Command::new("kill").arg(pid.to_string()).status()?;
-        if !status.success() {
-            bail!("could not signal process {pid}");
-        }
+        crate::children::terminate(pid)?;
         let deadline = Instant::now() + WAIT;
         while alive(pid) && Instant::now() < deadline {
             std::thread::sleep(POLL);

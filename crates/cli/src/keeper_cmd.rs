@@ -172,7 +172,7 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-fn daemon(config: &KeeperConfig) -> Daemon<'static> {
+pub(crate) fn daemon(config: &KeeperConfig) -> Daemon<'static> {
     Daemon {
         name: "keeper",
         pid_file: config.data_dir.join(PID_FILE),
@@ -200,7 +200,7 @@ fn stop(config: &KeeperConfig) -> anyhow::Result<ExitCode> {
     daemon(config).stop()
 }
 
-fn client_address(config: &KeeperConfig) -> SocketAddr {
+pub(crate) fn client_address(config: &KeeperConfig) -> SocketAddr {
     let ip = match config.client_port_address {
         Some(ip) if !ip.is_unspecified() => ip,
         _ => std::net::IpAddr::from([127, 0, 0, 1]),
@@ -210,8 +210,13 @@ fn client_address(config: &KeeperConfig) -> SocketAddr {
 
 /// Sends a four-letter word and returns the whole answer.
 fn four_letter(config: &KeeperConfig, word: &str) -> std::io::Result<String> {
+    four_letter_to(client_address(config), word)
+}
+
+/// Sends a four-letter word to the keeper at `address` and returns the whole answer.
+pub(crate) fn four_letter_to(address: SocketAddr, word: &str) -> std::io::Result<String> {
     let timeout = Duration::from_secs(2);
-    let mut stream = TcpStream::connect_timeout(&client_address(config), timeout)?;
+    let mut stream = TcpStream::connect_timeout(&address, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.write_all(word.as_bytes())?;
     let mut answer = String::new();

@@ -2,7 +2,8 @@
 //! It writes an ordinary zoo.cfg and myid per server (`DIR/serverN/zoo.cfg`,
 //! `DIR/serverN/data/myid`), which `ferry keeper start --config` (or Apache ZooKeeper) would
 //! run as they are, and runs every server in this process until interrupted. Run again on the
-//! same directory, it keeps each server's data.
+//! same directory, it keeps each server's data. `ferry cluster` writes its keepers' files with
+//! the same code ([`EnsembleFiles`], [`write_configs`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,10 +11,38 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ferry_keeper::config::KeeperConfig;
 
+/// Where a local ensemble's files go, and who wrote them (for the files' first line):
+/// `dir/<name><id>/zoo.cfg` and `dir/<name><id>/data/myid`.
+pub(crate) struct EnsembleFiles<'a> {
+    pub dir: &'a Path,
+    pub name: &'a str,
+    pub writer: &'a str,
+}
+
+impl EnsembleFiles<'_> {
+    fn home(&self, id: u16) -> PathBuf {
+        self.dir.join(format!("{}{id}", self.name))
+    }
+
+    /// Server `id`'s zoo.cfg.
+    pub fn config_path(&self, id: u16) -> PathBuf {
+        self.home(id).join("zoo.cfg")
+    }
+}
+
+/// `ferry keeper ensemble`'s files: `DIR/serverN`.
+fn ensemble_files(dir: &Path) -> EnsembleFiles<'_> {
+    EnsembleFiles {
+        dir,
+        name: "server",
+        writer: "ferry keeper ensemble",
+    }
+}
+
 /// Ports of server `id` (from 1): client `base + id - 1`, and quorum and election ports
 /// moved by as much from ZooKeeper's documented 2888 and 3888 as `base` is from 2181 (so the
 /// default base gives server 1 ZooKeeper's usual 2181, 2888 and 3888).
-fn ports(base: u16, id: u16) -> anyhow::Result<(u16, u16, u16)> {
+pub(crate) fn ports(base: u16, id: u16) -> anyhow::Result<(u16, u16, u16)> {
     let shift = i32::from(base) - 2181 + i32::from(id) - 1;
     let port = |first: i32| {
         u16::try_from(first + shift)
@@ -25,14 +54,15 @@ fn ports(base: u16, id: u16) -> anyhow::Result<(u16, u16, u16)> {
 }
 
 /// The zoo.cfg of server `id` among `servers`.
-fn zoo_cfg(dir: &Path, servers: u16, id: u16, base: u16) -> anyhow::Result<String> {
-    let data = dir.join(format!("server{id}")).join("data");
+fn zoo_cfg(files: &EnsembleFiles<'_>, servers: u16, id: u16, base: u16) -> anyhow::Result<String> {
+    let data = files.home(id).join("data");
     let (client, _, _) = ports(base, id)?;
     let mut text = format!(
-        "# Written by `ferry keeper ensemble`: server {id} of {servers}.\n\
+        "# Written by `{}`: server {id} of {servers}.\n\
          tickTime=2000\ninitLimit=10\nsyncLimit=5\n\
          dataDir={}\nclientPort={client}\nclientPortAddress=127.0.0.1\n\
          4lw.commands.whitelist=*\nadmin.enableServer=false\n",
+        files.writer,
         data.display()
     );
     for other in 1..=servers {
@@ -43,17 +73,20 @@ fn zoo_cfg(dir: &Path, servers: u16, id: u16, base: u16) -> anyhow::Result<Strin
 }
 
 /// Writes the files of every server and returns their configurations.
-fn write_configs(dir: &Path, servers: u16, base: u16) -> anyhow::Result<Vec<KeeperConfig>> {
+pub(crate) fn write_configs(
+    files: &EnsembleFiles<'_>,
+    servers: u16,
+    base: u16,
+) -> anyhow::Result<Vec<KeeperConfig>> {
     let mut configs = Vec::new();
     for id in 1..=servers {
-        let home = dir.join(format!("server{id}"));
-        let data = home.join("data");
+        let data = files.home(id).join("data");
         std::fs::create_dir_all(&data)
             .with_context(|| format!("cannot create {}", data.display()))?;
         std::fs::write(data.join("myid"), format!("{id}\n"))
             .with_context(|| format!("cannot write {}/myid", data.display()))?;
-        let path = home.join("zoo.cfg");
-        std::fs::write(&path, zoo_cfg(dir, servers, id, base)?)
+        let path = files.config_path(id);
+        std::fs::write(&path, zoo_cfg(files, servers, id, base)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
         configs.push(
             KeeperConfig::load(&path)
@@ -71,7 +104,7 @@ pub fn run(servers: u16, dir: PathBuf, base_port: u16) -> anyhow::Result<ExitCod
     for id in 1..=servers {
         ports(base_port, id)?;
     }
-    let configs = write_configs(&dir, servers, base_port)?;
+    let configs = write_configs(&ensemble_files(&dir), servers, base_port)?;
     let hosts: Vec<String> = configs
         .iter()
         .map(|c| format!("127.0.0.1:{}", c.client_port))
@@ -107,7 +140,7 @@ mod tests {
     fn the_default_ports_are_zookeepers_documented_ones() {
         assert_eq!(ports(2181, 1).unwrap(), (2181, 2888, 3888));
         assert_eq!(ports(2181, 3).unwrap(), (2183, 2890, 3890));
-        let cfg = zoo_cfg(Path::new("/e"), 3, 2, 2181).unwrap();
+        let cfg = zoo_cfg(&ensemble_files(Path::new("/e")), 3, 2, 2181).unwrap();
         assert!(cfg.contains("clientPort=2182\n"), "{cfg}");
         assert!(cfg.contains("server.3=127.0.0.1:2890:3890\n"), "{cfg}");
         assert!(cfg.contains("dataDir=/e/server2/data\n"), "{cfg}");
@@ -115,7 +148,7 @@ mod tests {
 
     #[test]
     fn another_base_port_moves_every_port() {
-        let cfg = zoo_cfg(Path::new("/e"), 3, 1, 12181).unwrap();
+        let cfg = zoo_cfg(&ensemble_files(Path::new("/e")), 3, 1, 12181).unwrap();
         assert!(cfg.contains("clientPort=12181\n"), "{cfg}");
         assert!(cfg.contains("server.1=127.0.0.1:12888:13888\n"), "{cfg}");
         assert!(ports(65000, 3).is_err());

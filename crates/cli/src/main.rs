@@ -1,6 +1,9 @@
 //! `ferry`: one binary for the keeper, the broker, standalone mode and the operator's tools.
 
 mod broker_cmd;
+mod children;
+mod cluster_cmd;
+mod cluster_layout;
 mod daemon;
 mod keeper_cmd;
 mod keeper_ensemble;
@@ -32,6 +35,9 @@ enum Command {
     Broker(broker_cmd::BrokerArgs),
     /// A keeper and a broker in one process, zero configuration (ports 2181 and 9092).
     Standalone(standalone_cmd::StandaloneArgs),
+    /// A local cluster of keepers and replicated brokers, each a child process, with their
+    /// ordinary zoo.cfg and server.properties written under --dir.
+    Cluster(cluster_cmd::ClusterArgs),
     /// A ZooKeeper shell with zkCli.sh's commands and flags (`-server host:port [command]`).
     #[command(name = "zk-cli", disable_help_flag = true)]
     ZkCli {
@@ -57,6 +63,13 @@ enum Command {
     /// List, describe, reset offsets of and delete consumer groups (kafka-consumer-groups.sh).
     #[command(name = "consumer-groups")]
     ConsumerGroups(tools::consumer_groups::ConsumerGroupsArgs),
+    /// Move partitions between brokers (kafka-reassign-partitions.sh; --execute and --verify
+    /// through --zookeeper).
+    #[command(name = "reassign-partitions")]
+    ReassignPartitions(tools::reassign_partitions::ReassignArgs),
+    /// Elect partitions' preferred (or, unclean, any live) leaders (kafka-leader-election.sh).
+    #[command(name = "leader-election")]
+    LeaderElection(tools::leader_election::LeaderElectionArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -65,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Keeper(args) => keeper_cmd::run(args),
         Command::Broker(args) => broker_cmd::run(args),
         Command::Standalone(args) => standalone_cmd::run(args),
+        Command::Cluster(args) => cluster_cmd::run(args),
         Command::ZkCli { args } => zk_cli::run(args),
         Command::Topics(args) => tools::topics::run(args),
         Command::ConsoleProducer(args) => tools::console_producer::run(args),
@@ -73,6 +87,8 @@ fn main() -> std::process::ExitCode {
         Command::DumpLog(args) => tools::dump_log::run(args),
         Command::Configs(args) => tools::configs::run(args),
         Command::ConsumerGroups(args) => tools::consumer_groups::run(args),
+        Command::ReassignPartitions(args) => tools::reassign_partitions::run(args),
+        Command::LeaderElection(args) => tools::leader_election::run(args),
     };
     match result {
         Ok(code) => code,

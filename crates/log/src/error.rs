@@ -89,6 +89,10 @@ pub enum LogError {
         base_offset: i64,
         log_end_offset: i64,
     },
+    /// A leader append stamped with an epoch older than the log's newest: the appender lost
+    /// the leadership meanwhile (a new epoch started), so the batch must not go in.
+    #[error("leader epoch {epoch} is older than the log's latest epoch {latest}")]
+    StaleLeaderEpoch { epoch: i32, latest: i32 },
     /// A text checkpoint file could not be parsed.
     #[error("malformed checkpoint file {path} line {line}: {reason}")]
     MalformedCheckpoint {

@@ -274,6 +274,19 @@ impl Log {
         lock(&self.epochs).latest_epoch()
     }
 
+    /// Starts leader epoch `epoch` at the log end, as a new leader does before its first
+    /// append (Kafka's `LeaderEpochFileCache.assign` on becoming leader), so that
+    /// OffsetForLeaderEpoch answers where the previous epoch ended even before anything is
+    /// appended in this one. Persisted to `leader-epoch-checkpoint` before it returns.
+    pub fn assign_leader_epoch(&self, epoch: i32) -> Result<()> {
+        let _writer = self.lock_writer()?;
+        let mut epochs = lock(&self.epochs);
+        if epochs.assign(epoch, self.log_end_offset()) {
+            epochs.persist(self.res.faults())?;
+        }
+        Ok(())
+    }
+
     /// OffsetForLeaderEpoch: `(epoch, end offset)` for the largest epoch <= `requested`.
     pub fn end_offset_for_epoch(&self, requested: i32) -> (i32, i64) {
         let epochs = lock(&self.epochs);
@@ -310,6 +323,15 @@ impl Log {
             validate_batch_records(&records[at..at + h.total_size()], h, &rules)?;
         }
         let mut w = self.lock_writer()?;
+        // Under the writer lock, so a new epoch started by `assign_leader_epoch` is seen.
+        if let Some(latest) = lock(&self.epochs).latest_epoch() {
+            if leader_epoch >= 0 && leader_epoch < latest {
+                return Err(LogError::StaleLeaderEpoch {
+                    epoch: leader_epoch,
+                    latest,
+                });
+            }
+        }
         let mut next = self.log_end_offset();
         for h in &mut headers {
             let at = h.position as usize;

@@ -83,6 +83,7 @@ api_keys! {
     AlterConfigs = 33, 0..=2, flexible Some(2);
     CreatePartitions = 37, 0..=3, flexible Some(2);
     DeleteGroups = 42, 0..=2, flexible Some(2);
+    ElectLeaders = 43, 0..=2, flexible Some(2);
     IncrementalAlterConfigs = 44, 0..=1, flexible Some(1);
     OffsetDelete = 47, 0..=0, flexible None;
     DescribeCluster = 60, 0..=0, flexible Some(0);

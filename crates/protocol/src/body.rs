@@ -167,6 +167,7 @@ bodies! {
     AlterConfigs => AlterConfigsRequest, AlterConfigsResponse;
     CreatePartitions => CreatePartitionsRequest, CreatePartitionsResponse;
     DeleteGroups => DeleteGroupsRequest, DeleteGroupsResponse;
+    ElectLeaders => ElectLeadersRequest, ElectLeadersResponse;
     IncrementalAlterConfigs => IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse;
     OffsetDelete => OffsetDeleteRequest, OffsetDeleteResponse;
     DescribeCluster => DescribeClusterRequest, DescribeClusterResponse;

@@ -58,7 +58,7 @@ pub(crate) fn plan_new_partitions(
     count: i32,
     rf: usize,
     assignments: Option<&[Vec<i32>]>,
-    live: &[i32],
+    live: &[crate::controller::assignment::RackedBroker],
 ) -> Result<BTreeMap<i32, Vec<i32>>, PartitionsError> {
     if count < existing {
         return Err(PartitionsError::InvalidPartitions(format!(
@@ -80,8 +80,11 @@ pub(crate) fn plan_new_partitions(
                 )));
             }
             for list in given {
-                let unknown: Vec<i32> =
-                    list.iter().copied().filter(|b| !live.contains(b)).collect();
+                let unknown: Vec<i32> = list
+                    .iter()
+                    .copied()
+                    .filter(|b| !live.iter().any(|(id, _)| id == b))
+                    .collect();
                 if !unknown.is_empty() {
                     return Err(PartitionsError::InvalidReplicaAssignment(format!(
                         "Unknown broker(s) in replica assignment: {unknown:?}."
@@ -120,7 +123,7 @@ impl Broker {
             )));
         }
         let zk = self.zk.get();
-        let live = self.live_broker_ids().await?;
+        let live = self.live_brokers_with_racks().await?;
         for _ in 0..WRITE_ATTEMPTS {
             let current = zk
                 .get_topic_assignment(topic)
@@ -225,14 +228,14 @@ mod tests {
 
     #[test]
     fn partitions_only_grow() {
-        let e = plan_new_partitions(3, 2, 1, None, &[0]).unwrap_err();
+        let e = plan_new_partitions(3, 2, 1, None, &[(0, None)]).unwrap_err();
         assert!(
             matches!(e, PartitionsError::InvalidPartitions(ref m) if m.contains("higher than"))
         );
-        let e = plan_new_partitions(3, 3, 1, None, &[0]).unwrap_err();
+        let e = plan_new_partitions(3, 3, 1, None, &[(0, None)]).unwrap_err();
         assert!(matches!(e, PartitionsError::InvalidPartitions(_)));
         assert_eq!(
-            plan_new_partitions(1, 3, 1, None, &[7]).unwrap(),
+            plan_new_partitions(1, 3, 1, None, &[(7, None)]).unwrap(),
             BTreeMap::from([(1, vec![7]), (2, vec![7])])
         );
     }
@@ -241,20 +244,22 @@ mod tests {
     fn explicit_assignments_must_name_live_brokers_once_per_new_partition() {
         let ok = [vec![5], vec![5]];
         assert_eq!(
-            plan_new_partitions(1, 3, 1, Some(&ok), &[5]).unwrap().len(),
+            plan_new_partitions(1, 3, 1, Some(&ok), &[(5, None)])
+                .unwrap()
+                .len(),
             2
         );
         let other = [vec![6]];
         assert!(matches!(
-            plan_new_partitions(1, 2, 1, Some(&other), &[5]),
+            plan_new_partitions(1, 2, 1, Some(&other), &[(5, None)]),
             Err(PartitionsError::InvalidReplicaAssignment(_))
         ));
         assert!(matches!(
-            plan_new_partitions(1, 3, 1, Some(&ok[..1]), &[5]),
+            plan_new_partitions(1, 3, 1, Some(&ok[..1]), &[(5, None)]),
             Err(PartitionsError::InvalidReplicaAssignment(_))
         ));
         assert!(matches!(
-            plan_new_partitions(1, 2, 2, None, &[5]),
+            plan_new_partitions(1, 2, 2, None, &[(5, None)]),
             Err(PartitionsError::InvalidReplicationFactor(_))
         ));
     }

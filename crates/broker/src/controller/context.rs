@@ -147,6 +147,68 @@ pub fn elect(
     })
 }
 
+/// Why a requested election did not change the leader (Kafka's ElectLeaders errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotElected {
+    /// The wanted leader leads already (ELECTION_NOT_NEEDED).
+    NotNeeded,
+    /// The preferred replica is not alive or not in the ISR (PREFERRED_LEADER_NOT_AVAILABLE);
+    /// no live replica at all for an unclean election (ELIGIBLE_LEADERS_NOT_AVAILABLE).
+    NotAvailable,
+}
+
+/// Preferred-leader election: the first assigned replica leads, if it is alive and in the ISR.
+pub fn preferred(
+    current: &LeaderAndIsr,
+    replicas: &[i32],
+    live: &BTreeSet<i32>,
+    controller_epoch: i32,
+) -> Result<LeaderAndIsr, NotElected> {
+    let Some(&wanted) = replicas.first() else {
+        return Err(NotElected::NotAvailable);
+    };
+    if current.leader == wanted {
+        return Err(NotElected::NotNeeded);
+    }
+    if !live.contains(&wanted) || !current.isr.contains(&wanted) {
+        return Err(NotElected::NotAvailable);
+    }
+    Ok(LeaderAndIsr {
+        leader: wanted,
+        leader_epoch: current.leader_epoch + 1,
+        isr: current.isr.clone(),
+        controller_epoch,
+    })
+}
+
+/// Kafka's automatic leader rebalance trigger: for each broker, the share of the partitions
+/// it is the preferred leader of that another broker leads; the partitions to move back for
+/// brokers above `max_percent`.
+pub fn imbalanced(ctx: &ControllerContext, max_percent: u32) -> Vec<(String, i32)> {
+    let mut preferred_of: BTreeMap<i32, Vec<(String, i32)>> = BTreeMap::new();
+    for (topic, p) in ctx.partitions() {
+        if let Some(&first) = ctx.replicas(&topic, p).first() {
+            preferred_of.entry(first).or_default().push((topic, p));
+        }
+    }
+    let mut out = Vec::new();
+    for (broker, partitions) in preferred_of {
+        if !ctx.live.contains_key(&broker) {
+            continue;
+        }
+        let elsewhere: Vec<(String, i32)> = partitions
+            .iter()
+            .filter(|k| ctx.states.get(*k).is_some_and(|s| s.state.leader != broker))
+            .cloned()
+            .collect();
+        let percent = elsewhere.len() * 100 / partitions.len().max(1);
+        if percent > max_percent as usize {
+            out.extend(elsewhere);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +278,51 @@ mod tests {
         assert_eq!(d, Decision::Write(state_with(1, 7, &[1], 2)));
         let d = elect(&offline, &[1, 2], &live(&[2]), true, 2);
         assert_eq!(d, Decision::Write(state_with(2, 7, &[2], 2)));
+    }
+
+    #[test]
+    fn preferred_election_needs_the_first_replica_alive_and_in_sync() {
+        let current = state(2, 3, &[2, 1]);
+        let moved = preferred(&current, &[1, 2], &live(&[1, 2]), 5).unwrap();
+        assert_eq!(moved, state_with(1, 4, &[2, 1], 5));
+        assert_eq!(
+            preferred(&state(1, 3, &[1]), &[1, 2], &live(&[1, 2]), 5),
+            Err(NotElected::NotNeeded)
+        );
+        assert_eq!(
+            preferred(&state(2, 3, &[2]), &[1, 2], &live(&[1, 2]), 5),
+            Err(NotElected::NotAvailable)
+        );
+    }
+
+    #[test]
+    fn imbalance_lists_partitions_led_away_from_their_preferred_broker() {
+        let mut ctx = ControllerContext::default();
+        for id in [1, 2] {
+            ctx.live.insert(id, crate::zk::BrokerInfo::new(id, vec![]));
+        }
+        let mut parts = BTreeMap::new();
+        for p in 0..4 {
+            parts.insert(p, if p % 2 == 0 { vec![1, 2] } else { vec![2, 1] });
+            let leader = if p == 0 {
+                2
+            } else if p % 2 == 0 {
+                1
+            } else {
+                2
+            };
+            ctx.states.insert(
+                ("t".to_string(), p),
+                StateAt {
+                    state: state(leader, 1, &[1, 2]),
+                    zk_version: 0,
+                },
+            );
+        }
+        ctx.assignments.insert("t".to_string(), parts);
+        // Broker 1 prefers 0 and 2 and leads only 2: 50% elsewhere.
+        assert_eq!(imbalanced(&ctx, 10), vec![("t".to_string(), 0)]);
+        assert!(imbalanced(&ctx, 50).is_empty());
     }
 
     fn state_with(leader: i32, epoch: i32, isr: &[i32], controller_epoch: i32) -> LeaderAndIsr {

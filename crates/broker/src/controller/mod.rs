@@ -9,6 +9,10 @@
 //! | `context` | the controller's picture of the cluster; leader election rules (pure) |
 //! | `assignment` | replica placement for new topics and partitions (pure) |
 //! | `channel` | ordered, retried requests to each live broker |
+//! | `mailbox` | requests only the controller carries out, queued from request handlers |
+//! | `shutdown` | controlled shutdown: a stopping broker's leaderships moved first |
+//! | `elections` | preferred and unclean elections on request, automatic leader rebalance |
+//! | `reassignment` | `/admin/reassign_partitions`: copy to new replicas, then drop old ones |
 //!
 //! Events (each a ZooKeeper watch, re-armed when it fires): brokers coming and going
 //! (`/brokers/ids`), topics created and deleted (`/brokers/topics`), ISR changes made by
@@ -22,6 +26,10 @@
 pub mod assignment;
 mod channel;
 mod context;
+mod elections;
+pub mod mailbox;
+mod reassignment;
+mod shutdown;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Weak};
@@ -45,6 +53,7 @@ use crate::zk::{paths, ControllerEpoch, Election, KafkaZk, LeaderAndIsr, ZkError
 pub use assignment::assign_randomly;
 use channel::{ControlRequest, ControllerChannel};
 use context::{elect, initial_state, ControllerContext, Decision, StateAt};
+pub use mailbox::{ControllerCommand, ControllerMailbox, ElectionType};
 
 /// Pause before starting over after a failure.
 const RETRY_BACKOFF: Duration = Duration::from_millis(500);
@@ -88,8 +97,10 @@ async fn round(b: &Arc<Broker>) -> Result<(), ZkError> {
             let Some(fence) = b.controller_fence() else {
                 return Ok(());
             };
-            let mut active = Active::new(b, zk, fence);
+            let commands = b.controller_mailbox.open();
+            let mut active = Active::new(b, zk, fence, commands);
             let outcome = active.run(&mut watch, &mut sessions).await;
+            b.controller_mailbox.close();
             tracing::info!("no longer acting as controller");
             b.lost_controllership();
             outcome
@@ -114,6 +125,12 @@ struct Active {
     unclean: bool,
     ctx: ControllerContext,
     channel: ControllerChannel,
+    /// Brokers that asked for a controlled shutdown: never elected leader again until they
+    /// re-register.
+    shutting_down: BTreeSet<i32>,
+    commands: tokio::sync::mpsc::UnboundedReceiver<ControllerCommand>,
+    /// Partitions being reassigned and their target replicas.
+    reassigning: BTreeMap<(String, i32), Vec<i32>>,
     /// One task per topic waiting on its assignment's data watch; they end with the run.
     assignment_watches: tokio::task::JoinSet<()>,
     assignment_changes: (
@@ -123,7 +140,12 @@ struct Active {
 }
 
 impl Active {
-    fn new(b: &Arc<Broker>, zk: KafkaZk, fence: ControllerEpoch) -> Self {
+    fn new(
+        b: &Arc<Broker>,
+        zk: KafkaZk,
+        fence: ControllerEpoch,
+        commands: tokio::sync::mpsc::UnboundedReceiver<ControllerCommand>,
+    ) -> Self {
         Active {
             broker: Arc::downgrade(b),
             me: b.id(),
@@ -132,6 +154,9 @@ impl Active {
             unclean: b.config.replication.unclean_leader_election,
             ctx: ControllerContext::default(),
             channel: ControllerChannel::new(Arc::downgrade(b)),
+            shutting_down: BTreeSet::new(),
+            commands,
+            reassigning: BTreeMap::new(),
             assignment_watches: tokio::task::JoinSet::new(),
             assignment_changes: tokio::sync::mpsc::unbounded_channel(),
         }
@@ -148,10 +173,18 @@ impl Active {
             .zk
             .watch_children(paths::ISR_CHANGE_NOTIFICATION)
             .await?;
+        let mut preferred = self.zk.watch_preferred_election().await?;
+        let mut reassignments = self.zk.watch_reassignments().await?;
         self.failover(&brokers.value).await?;
         self.isr_changed(&isr_changes.value).await?;
+        self.preferred_requested(preferred.value.take()).await?;
+        self.reassignments_requested(reassignments.value.take())
+            .await?;
         let mut reconcile = tokio::time::interval(RECONCILE_INTERVAL);
         reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rebalance = tokio::time::interval(self.rebalance_interval());
+        rebalance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        rebalance.tick().await;
         loop {
             if self.broker.strong_count() == 0 {
                 return Ok(());
@@ -177,7 +210,20 @@ impl Active {
                         self.partitions_added(&added, &[]).await?;
                     }
                 }
-                _ = reconcile.tick() => self.retry_leaderless().await?,
+                _ = reconcile.tick() => {
+                    self.retry_leaderless().await?;
+                    self.advance_reassignments().await?;
+                }
+                _ = rebalance.tick() => self.rebalance_leaders().await?,
+                _ = preferred.changed() => {
+                    preferred = self.zk.watch_preferred_election().await?;
+                    self.preferred_requested(preferred.value.take()).await?;
+                }
+                _ = reassignments.changed() => {
+                    reassignments = self.zk.watch_reassignments().await?;
+                    self.reassignments_requested(reassignments.value.take()).await?;
+                }
+                Some(command) = self.commands.recv() => self.command(command).await?,
             }
         }
     }
@@ -258,6 +304,9 @@ impl Active {
         let before = self.ctx.live_ids();
         self.set_live(ids).await?;
         let after = self.ctx.live_ids();
+        // A broker that went (or came back) is no longer shutting down.
+        self.shutting_down
+            .retain(|id| after.contains(id) && before.contains(id));
         let added: Vec<i32> = after.difference(&before).copied().collect();
         let removed: Vec<i32> = before.difference(&after).copied().collect();
         if added.is_empty() && removed.is_empty() {
@@ -361,7 +410,8 @@ impl Active {
         }
         self.zk.delete_isr_changes(names, Some(&self.fence)).await?;
         self.publish_metadata(&refreshed, &[]);
-        Ok(())
+        // A reassignment waits for its new replicas to join the ISR.
+        self.advance_reassignments().await
     }
 
     /// Elects leaders for `partitions` where needed and writes the new states; returns the
@@ -370,7 +420,7 @@ impl Active {
         &mut self,
         partitions: &[(String, i32)],
     ) -> Result<Vec<(String, i32)>, ZkError> {
-        let live = self.ctx.live_ids();
+        let live = self.eligible();
         let mut changed = Vec::new();
         for key in partitions {
             let replicas = self.ctx.replicas(&key.0, key.1).to_vec();
@@ -422,25 +472,37 @@ impl Active {
         }
     }
 
-    /// Elects on `current`; a state changed meanwhile by its leader (an ISR change) is read
-    /// again and elected on once more.
+    /// Elects on `current` (see [`Active::write_decided`]).
     async fn update_state(
         &self,
-        (topic, p): &(String, i32),
-        mut current: StateAt,
+        key: &(String, i32),
+        current: StateAt,
         replicas: &[i32],
         live: &BTreeSet<i32>,
     ) -> Result<Option<StateAt>, ZkError> {
+        let mut current = current;
+        let (unclean, epoch) = (self.unclean, self.fence.epoch);
+        self.write_decided(key, &mut current, |state| {
+            match elect(state, replicas, live, unclean, epoch) {
+                Decision::Keep => None,
+                Decision::Write(next) => Some(next),
+            }
+        })
+        .await
+    }
+
+    /// Writes the state `decide` makes of the current one (`None`: no change), conditionally
+    /// on its znode version; a state changed meanwhile by its leader (an ISR change) is read
+    /// again and decided on once more.
+    async fn write_decided(
+        &self,
+        (topic, p): &(String, i32),
+        current: &mut StateAt,
+        decide: impl Fn(&LeaderAndIsr) -> Option<LeaderAndIsr>,
+    ) -> Result<Option<StateAt>, ZkError> {
         for _ in 0..3 {
-            let next = match elect(
-                &current.state,
-                replicas,
-                live,
-                self.unclean,
-                self.fence.epoch,
-            ) {
-                Decision::Keep => return Ok(None),
-                Decision::Write(next) => next,
+            let Some(next) = decide(&current.state) else {
+                return Ok(None);
             };
             match self
                 .zk
@@ -459,7 +521,7 @@ impl Active {
                     let Some(fresh) = self.zk.get_partition_state(topic, *p).await? else {
                         return Ok(None);
                     };
-                    current = StateAt {
+                    *current = StateAt {
                         state: fresh.value,
                         zk_version: fresh.zk_version,
                     };
@@ -471,6 +533,43 @@ impl Active {
             path: paths::partition_state(topic, *p),
             expected: current.zk_version,
         })
+    }
+
+    /// The brokers that may lead: live, and not shutting down.
+    fn eligible(&self) -> BTreeSet<i32> {
+        self.ctx
+            .live_ids()
+            .difference(&self.shutting_down)
+            .copied()
+            .collect()
+    }
+
+    /// Tells the replicas of `changed` partitions their new state, and every broker.
+    fn announce(&self, changed: &[(String, i32)]) {
+        if changed.is_empty() {
+            return;
+        }
+        let live: Vec<i32> = self.ctx.live.keys().copied().collect();
+        self.send_leader_and_isr(changed, &live);
+        self.publish_metadata(changed, &[]);
+    }
+
+    async fn command(&mut self, command: ControllerCommand) -> Result<(), ZkError> {
+        match command {
+            ControllerCommand::ControlledShutdown { broker_id, reply } => {
+                let remaining = self.controlled_shutdown(broker_id).await?;
+                let _ = reply.send(remaining);
+            }
+            ControllerCommand::ElectLeaders {
+                partitions,
+                election,
+                reply,
+            } => {
+                let outcomes = self.elect_leaders(partitions, election).await?;
+                let _ = reply.send(outcomes);
+            }
+        }
+        Ok(())
     }
 
     /// UpdateMetadata to every live broker: `partitions` as they are, `deleted` as deleted.
@@ -581,6 +680,12 @@ impl Active {
 
     /// StopReplica with deletion to every live broker for a deleted topic's partitions.
     fn stop_replicas(&self, partitions: &[(String, i32)]) {
+        let live: Vec<i32> = self.ctx.live.keys().copied().collect();
+        self.stop_replicas_on(partitions, &live);
+    }
+
+    /// StopReplica with deletion of `partitions` to the live brokers among `to`.
+    fn stop_replicas_on(&self, partitions: &[(String, i32)], to: &[i32]) {
         let mut topics: BTreeMap<String, Vec<StopReplicaPartitionState>> = BTreeMap::new();
         for (topic, p) in partitions {
             topics
@@ -606,7 +711,7 @@ impl Active {
                 .collect(),
             ..Default::default()
         };
-        for id in self.ctx.live.keys() {
+        for id in to.iter().filter(|id| self.ctx.live.contains_key(id)) {
             self.channel
                 .send(*id, ControlRequest::StopReplica(request.clone()));
         }

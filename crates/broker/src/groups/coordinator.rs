@@ -1,36 +1,45 @@
-//! The group coordinator: every group this broker coordinates, the connections waiting on
-//! them, and the writes to `__consumer_offsets`.
+//! The group coordinator: the groups of the `__consumer_offsets` partitions this broker leads,
+//! the connections waiting on them, and the writes to those partitions.
 //!
-//! Each group has its own lock; the map of groups has another, held only to find, add or
-//! remove a group, never while a group's records are written. A request takes its group's
-//! lock (a std mutex, never held across an `.await`), runs the pure state machine
-//! ([`Group`]), appends what must be persisted (a short positional write to the local log, so
-//! a commit is on the log before it is acknowledged and records of one group are written in
-//! the order they happened), hands the answers it released to the members waiting for them,
-//! and lets go: a slow append holds up its own group only. A JoinGroup or SyncGroup that must
-//! wait parks a oneshot receiver and awaits it outside the lock; a connection serves one
-//! request at a time, so that only holds its own connection.
+//! Which partitions are served follows their leadership (`super::loading`, `super::ownership`):
+//! a request for a group whose partition is not led and loaded here is answered
+//! NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS while its groups are read), and the client
+//! looks the coordinator up again.
 //!
-//! Lock order: the map, then a group; a group's lock is never held while the map's is taken.
-//! A group is removed (deleted, or expired with nothing left) by marking its cell removed
-//! under the group's lock and then dropping it from the map; a request that found the cell
-//! before that sees the mark and looks again.
+//! Each group has its own lock; the registry (the map of groups and the served partitions) has
+//! another, held only to check ownership and find, add or remove a group, never while a
+//! group's records are written. A request takes its group's lock (a std mutex, never held
+//! across an `.await`), runs the pure state machine ([`Group`]), appends what must be persisted
+//! (a short positional write to the local log, so records of one group are in the log in the
+//! order they happened), hands the answers it released to the members waiting for them, and
+//! lets go: a slow append holds up its own group only. Whatever must wait, outside the lock:
+//! a JoinGroup or SyncGroup parks a oneshot receiver, and a commit or a generation's metadata
+//! waits for the high watermark to pass its batch (`super::replication`) before it is
+//! answered. A connection serves one request at a time, so that only holds its own connection.
 //!
-//! A background task ([`run_timers`]) ticks every group to expire sessions and end join
-//! phases whose time is up, one group at a time.
+//! Lock order: the registry, then a group; a group's lock is never held while the registry's
+//! is taken. A group is removed (deleted, expired with nothing left, or unloaded) by marking
+//! its cell removed under the group's lock and dropping it from the registry; a request that
+//! found the cell before that sees the mark and looks again.
+//!
+//! A background task ([`run_timers`]) ticks every served group to expire sessions and end
+//! join phases whose time is up, one group at a time.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use ferry_kafka_protocol::ErrorCode;
 use tokio::sync::oneshot;
 
 use super::group::{Effects, Group, GroupLimits, JoinResult, Reply, SyncRequest, SyncResult};
 use super::member::JoinRequest;
-use super::offsets_topic::{self, StoreError};
-use super::records::{self, OffsetValue};
+use super::offsets_topic::{self, Appended, StoreError, OFFSETS_TOPIC};
+use super::ownership::Ownership;
+use super::records;
+use super::replication::{self, WriteFailed};
+use super::slot::{Cell, Slot};
 use super::state::GroupState;
 use crate::broker::Broker;
 
@@ -47,23 +56,9 @@ pub struct CoordinatorConfig {
     pub offsets_retention_ms: u64,
     /// `offsets.retention.check.interval.ms`: how often expired offsets are looked for.
     pub offsets_retention_check_interval: Duration,
-}
-
-/// One group and the members waiting on it.
-struct Slot {
-    group: Group,
-    joins: HashMap<String, oneshot::Sender<JoinResult>>,
-    syncs: HashMap<String, oneshot::Sender<SyncResult>>,
-}
-
-impl Slot {
-    fn new(group: Group) -> Self {
-        Slot {
-            group,
-            joins: HashMap::new(),
-            syncs: HashMap::new(),
-        }
-    }
+    /// `offsets.commit.timeout.ms`: how long a commit or a generation's metadata may wait for
+    /// the ISR before it is answered with an error.
+    pub offsets_commit_timeout: Duration,
 }
 
 /// A JoinGroup's answer: now, or later through a channel.
@@ -72,27 +67,11 @@ enum Answer<T> {
     Later(oneshot::Receiver<T>),
 }
 
-/// A group's place in the map: its lock, and whether it was removed from the map.
-struct Cell {
-    slot: Mutex<Slot>,
-    removed: AtomicBool,
-}
-
-impl Cell {
-    fn new(group: Group) -> Arc<Self> {
-        Arc::new(Cell {
-            slot: Mutex::new(Slot::new(group)),
-            removed: AtomicBool::new(false),
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Slot> {
-        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn is_removed(&self) -> bool {
-        self.removed.load(Ordering::Acquire)
-    }
+/// The groups served and the partitions they come from.
+#[derive(Default)]
+pub(super) struct Registry {
+    pub(super) groups: HashMap<String, Arc<Cell>>,
+    pub(super) ownership: Ownership,
 }
 
 /// A summary for ListGroups.
@@ -102,99 +81,148 @@ pub struct Listed {
     pub state: GroupState,
 }
 
+/// The SyncGroup answers of a generation, held until its metadata is replicated.
+struct HeldSyncs {
+    write: Result<Appended, WriteFailed>,
+    generation: i32,
+    answers: Vec<(oneshot::Sender<SyncResult>, Bytes)>,
+}
+
+impl HeldSyncs {
+    /// Answers without waiting, for callers that cannot wait (none completes a generation
+    /// today: only a leader's SyncGroup does).
+    fn answer_now(self) {
+        for (tx, assignment) in self.answers {
+            let _gone = tx.send(Ok(assignment));
+        }
+    }
+}
+
 pub struct GroupCoordinator {
-    config: CoordinatorConfig,
-    groups: Mutex<HashMap<String, Arc<Cell>>>,
+    pub(super) config: CoordinatorConfig,
+    registry: Mutex<Registry>,
     /// Serializes creation of the offsets topic.
     creating: tokio::sync::Mutex<()>,
     origin: Instant,
 }
 
-/// What a commit of one partition asks for.
-pub struct OffsetCommit {
-    pub topic: String,
-    pub partition: i32,
-    pub value: OffsetValue,
-}
+/// How to make a group a request may create when it does not exist (`None`: it may not).
+type Make<'a> = Option<&'a dyn Fn() -> Group>;
 
 impl GroupCoordinator {
     pub fn new(config: CoordinatorConfig) -> Self {
         GroupCoordinator {
             config,
-            groups: Mutex::new(HashMap::new()),
+            registry: Mutex::new(Registry::default()),
             creating: tokio::sync::Mutex::new(()),
             origin: Instant::now(),
         }
     }
 
     /// Monotonic ms for the state machine.
-    fn now(&self) -> u64 {
+    pub(super) fn now(&self) -> u64 {
         u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Cell>>> {
-        self.groups.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(super) fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Every group's cell, taken from the map at once (the map's lock is let go before any
-    /// group's is taken).
-    fn cells(&self) -> Vec<Arc<Cell>> {
-        self.lock().values().cloned().collect()
+    /// The cells of the served groups, taken from the registry at once (its lock is let go
+    /// before any group's is taken): groups of partitions owned and still led (a replica
+    /// stopped without a leadership change keeps the timers off its groups too).
+    pub(super) fn cells(&self, broker: &Broker) -> Vec<Arc<Cell>> {
+        let owned: Vec<Arc<Cell>> = {
+            let registry = self.registry();
+            registry
+                .groups
+                .values()
+                .filter(|cell| registry.ownership.owns(cell.partition))
+                .cloned()
+                .collect()
+        };
+        let mut led: HashMap<i32, bool> = HashMap::new();
+        owned
+            .into_iter()
+            .filter(|cell| {
+                *led.entry(cell.partition)
+                    .or_insert_with(|| leads(broker, cell.partition))
+            })
+            .collect()
     }
 
-    /// Runs `f` on a live group: the existing one, or (with `create`) a new one if there is
-    /// none. `None` when the group does not exist and may not be created.
-    fn with_group<R>(
+    /// The group's `__consumer_offsets` partition if this broker leads it. The replica manager
+    /// applies a leadership change before it tells the coordinator, so a partition led no
+    /// more is refused from that moment, not only once its groups are unloaded.
+    fn partition_of(&self, broker: &Broker, group_id: &str) -> Result<i32, ErrorCode> {
+        let partitions = offsets_topic::partitions(broker).ok_or(ErrorCode::NotCoordinator)?;
+        let partition = records::partition_for(group_id, partitions);
+        if leads(broker, partition) {
+            Ok(partition)
+        } else {
+            Err(ErrorCode::NotCoordinator)
+        }
+    }
+
+    /// The group's cell, if this broker serves its partition: the existing one, or (with
+    /// `create`) a new one. `Ok(None)` when the group does not exist and may not be created.
+    fn lookup(
         &self,
+        broker: &Broker,
         group_id: &str,
-        create: Option<&dyn Fn() -> Group>,
-        f: impl FnOnce(&mut Slot) -> R,
-    ) -> Option<R> {
+        create: Make<'_>,
+    ) -> Result<Option<Arc<Cell>>, ErrorCode> {
+        let partition = self.partition_of(broker, group_id)?;
+        let mut registry = self.registry();
+        registry.ownership.check(partition)?;
+        Ok(match (registry.groups.get(group_id), create) {
+            (Some(cell), _) => Some(cell.clone()),
+            (None, Some(make)) => Some(
+                registry
+                    .groups
+                    .entry(group_id.to_string())
+                    .or_insert_with(|| Cell::new(partition, make()))
+                    .clone(),
+            ),
+            (None, None) => None,
+        })
+    }
+
+    /// Runs `f` on a live group (see [`Self::lookup`]) under its lock. The error is the
+    /// coordinator's (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS).
+    pub(super) fn with_group<R>(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        create: Make<'_>,
+        f: impl FnOnce(&Arc<Cell>, &mut Slot) -> R,
+    ) -> Result<Option<R>, ErrorCode> {
         loop {
-            let cell = {
-                let mut groups = self.lock();
-                match (groups.get(group_id), create) {
-                    (Some(cell), _) => cell.clone(),
-                    (None, Some(make)) => groups
-                        .entry(group_id.to_string())
-                        .or_insert_with(|| Cell::new(make()))
-                        .clone(),
-                    (None, None) => return None,
-                }
+            let Some(cell) = self.lookup(broker, group_id, create)? else {
+                return Ok(None);
             };
             let mut slot = cell.lock();
-            // Removed between the lookup and the lock: the map no longer has it, look again.
+            // Removed between the lookup and the lock: the registry no longer has it, look
+            // again.
             if cell.is_removed() {
                 continue;
             }
-            return Some(f(&mut slot));
+            return Ok(Some(f(&cell, &mut slot)));
         }
     }
 
-    /// Drops groups from the map after their cells were marked removed.
-    fn forget(&self, removed: &[(String, Arc<Cell>)]) {
-        let mut groups = self.lock();
+    /// Drops groups from the registry after their cells were marked removed.
+    pub(super) fn forget(&self, removed: &[(String, Arc<Cell>)]) {
+        let mut registry = self.registry();
         for (group_id, cell) in removed {
-            if groups.get(group_id).is_some_and(|c| Arc::ptr_eq(c, cell)) {
-                groups.remove(group_id);
+            if registry
+                .groups
+                .get(group_id)
+                .is_some_and(|c| Arc::ptr_eq(c, cell))
+            {
+                registry.groups.remove(group_id);
             }
         }
-    }
-
-    /// Reads every group back from `__consumer_offsets` (broker start, before serving).
-    pub fn load(&self, broker: &Broker) -> Result<(), StoreError> {
-        let loaded = super::loader::load(broker, self.now())?;
-        let mut groups = self.lock();
-        groups.clear();
-        groups.extend(loaded.into_iter().map(|(id, g)| (id, Cell::new(g))));
-        Ok(())
-    }
-
-    /// This broker became (`leads`) or stopped being the leader of `__consumer_offsets`
-    /// partition `partition`, and so the coordinator of its groups. Called off the async
-    /// workers (it may read the partition's log).
-    pub fn partition_leadership_changed(&self, _broker: &Broker, partition: i32, leads: bool) {
-        tracing::debug!(partition, leads, "offsets partition leadership changed");
     }
 
     /// Makes sure `__consumer_offsets` exists (FindCoordinator does this, as in Kafka).
@@ -209,14 +237,14 @@ impl GroupCoordinator {
     pub async fn join(&self, broker: &Broker, group_id: &str, req: JoinRequest) -> JoinResult {
         let member_id = req.member_id.clone();
         // Clients look the coordinator up first, which creates the topic; one that skipped
-        // that still gets a group whose generations can be stored.
+        // that gets the topic created, and NOT_COORDINATOR until its leader serves it.
         if let Err(error) = self.ensure_offsets_topic(broker).await {
             tracing::warn!(%error, "offsets topic unavailable");
             return JoinResult::error(ErrorCode::CoordinatorNotAvailable, &member_id);
         }
         let now = self.now();
         let make = || Group::new(group_id);
-        let reply = self.with_group(group_id, Some(&make), |slot| {
+        let reply = self.with_group(broker, group_id, Some(&make), |_, slot| {
             let mut fx = Effects::default();
             let reply = match slot.group.join(req, now, &self.config.limits, &mut fx) {
                 Reply::Now(result) => Answer::Now(result),
@@ -226,15 +254,16 @@ impl GroupCoordinator {
                     Answer::Later(rx)
                 }
             };
-            self.settle(broker, slot, fx);
+            self.settle_now(broker, slot, fx);
             reply
         });
         match reply {
+            Err(error) => JoinResult::error(error, &member_id),
             // Creating cannot fail; answer as for a group being unloaded.
-            None => JoinResult::error(ErrorCode::CoordinatorNotAvailable, &member_id),
-            Some(Answer::Now(result)) => result,
+            Ok(None) => JoinResult::error(ErrorCode::NotCoordinator, &member_id),
+            Ok(Some(Answer::Now(result))) => result,
             // Replaced by a newer JoinGroup of the same member: this one is obsolete.
-            Some(Answer::Later(rx)) => rx
+            Ok(Some(Answer::Later(rx))) => rx
                 .await
                 .unwrap_or_else(|_| JoinResult::error(ErrorCode::RebalanceInProgress, &member_id)),
         }
@@ -242,7 +271,7 @@ impl GroupCoordinator {
 
     pub async fn sync(&self, broker: &Broker, group_id: &str, req: SyncRequest) -> SyncResult {
         let now = self.now();
-        let receiver = self.with_group(group_id, None, |slot| {
+        let outcome = self.with_group(broker, group_id, None, |cell, slot| {
             let mut fx = Effects::default();
             let receiver = match slot.group.sync(req, now, &mut fx) {
                 Reply::Now(result) => Err(result),
@@ -252,168 +281,181 @@ impl GroupCoordinator {
                     Ok(rx)
                 }
             };
-            self.settle(broker, slot, fx);
-            receiver
+            let held = self.settle(broker, slot, fx);
+            (receiver, held, cell.clone())
         });
-        let Some(receiver) = receiver else {
-            return Err(ErrorCode::UnknownMemberId);
+        let (receiver, held, cell) = match outcome {
+            // Kafka answers a SyncGroup for a group still loading with REBALANCE_IN_PROGRESS:
+            // the member rejoins, by which time the group is there.
+            Err(ErrorCode::CoordinatorLoadInProgress) => {
+                return Err(ErrorCode::RebalanceInProgress)
+            }
+            Err(error) => return Err(error),
+            Ok(None) => return Err(ErrorCode::UnknownMemberId),
+            Ok(Some(outcome)) => outcome,
         };
+        if let Some(held) = held {
+            self.confirm(broker, &cell, held).await;
+        }
         match receiver {
             Err(now) => now,
             Ok(rx) => rx.await.unwrap_or(Err(ErrorCode::RebalanceInProgress)),
         }
     }
 
+    /// Answers a generation's held SyncGroups once its metadata is replicated, or with the
+    /// write's error; then a generation that could not be stored rebalances.
+    async fn confirm(&self, broker: &Broker, cell: &Cell, held: HeldSyncs) {
+        let HeldSyncs {
+            write,
+            generation,
+            answers,
+        } = held;
+        let outcome = match write {
+            Ok(appended) => {
+                replication::replicated(appended, self.config.offsets_commit_timeout).await
+            }
+            Err(failed) => Err(failed),
+        };
+        let failed = match outcome {
+            Ok(()) => {
+                for (tx, assignment) in answers {
+                    let _gone = tx.send(Ok(assignment));
+                }
+                return;
+            }
+            Err(failed) => failed,
+        };
+        let error = failed.for_sync();
+        tracing::warn!(%failed, generation, answered = error.name(),
+            "storing a group's generation failed");
+        for (tx, _) in answers {
+            let _gone = tx.send(Err(error));
+        }
+        let mut slot = cell.lock();
+        if cell.is_removed() {
+            return;
+        }
+        let mut fx = Effects::default();
+        slot.group
+            .store_failed(generation, self.now(), &self.config.limits, &mut fx);
+        self.settle_now(broker, &mut slot, fx);
+    }
+
     pub fn heartbeat(
         &self,
+        broker: &Broker,
         group_id: &str,
         member_id: &str,
         instance: Option<&str>,
         generation: i32,
     ) -> ErrorCode {
         let now = self.now();
-        self.with_group(group_id, None, |slot| {
+        match self.with_group(broker, group_id, None, |_, slot| {
             slot.group.heartbeat(member_id, instance, generation, now)
-        })
-        .unwrap_or(ErrorCode::UnknownMemberId)
+        }) {
+            Ok(Some(error)) => error,
+            Ok(None) => ErrorCode::UnknownMemberId,
+            // As Kafka: a heartbeat while the group loads is answered blindly, the member's
+            // session starts afresh once it is loaded anyway.
+            Err(ErrorCode::CoordinatorLoadInProgress) => ErrorCode::None,
+            Err(error) => error,
+        }
     }
 
-    /// One error per (member id, instance id).
+    /// One error per (member id, instance id), or the coordinator's error for all.
     pub fn leave(
         &self,
         broker: &Broker,
         group_id: &str,
         leaving: &[(String, Option<String>)],
-    ) -> Vec<ErrorCode> {
+    ) -> Result<Vec<ErrorCode>, ErrorCode> {
         let now = self.now();
-        self.with_group(group_id, None, |slot| {
+        let errors = self.with_group(broker, group_id, None, |_, slot| {
             let mut fx = Effects::default();
             let errors = slot.group.leave(leaving, now, &self.config.limits, &mut fx);
-            self.settle(broker, slot, fx);
+            self.settle_now(broker, slot, fx);
             errors
-        })
-        .unwrap_or_else(|| vec![ErrorCode::UnknownMemberId; leaving.len()])
+        })?;
+        Ok(errors.unwrap_or_else(|| vec![ErrorCode::UnknownMemberId; leaving.len()]))
     }
 
-    /// Expires sessions and ends join phases for every group, one group's lock at a time.
+    /// Expires sessions and ends join phases for every served group, one group's lock at a
+    /// time.
     pub fn tick(&self, broker: &Broker) {
         let now = self.now();
-        for cell in self.cells() {
+        for cell in self.cells(broker) {
             let mut slot = cell.lock();
             if cell.is_removed() {
                 continue;
             }
             let mut fx = Effects::default();
             slot.group.tick(now, &self.config.limits, &mut fx);
-            self.settle(broker, &mut slot, fx);
+            self.settle_now(broker, &mut slot, fx);
         }
     }
 
-    /// Delivers released answers and persists the group's metadata if it changed.
-    fn settle(&self, broker: &Broker, slot: &mut Slot, fx: Effects) {
-        if fx.persist {
-            let value = records::group_value(&slot.group.to_stored(wall_clock_ms()));
-            let record = (records::group_key(&slot.group.id), Some(value));
-            if let Err(error) = self.write(broker, &slot.group.id, &[record]) {
-                // The group goes on in memory; members rejoin after a restart anyway.
+    /// Delivers released answers and appends the group's metadata if it changed. A settled
+    /// generation's assignments are held back until that append is replicated (as Kafka
+    /// answers SyncGroup only once `storeGroup` completes): they are returned for the caller
+    /// to [`Self::confirm`] outside the lock. Other metadata writes (a group left empty) are
+    /// not waited for, as in Kafka.
+    fn settle(&self, broker: &Broker, slot: &mut Slot, fx: Effects) -> Option<HeldSyncs> {
+        let Effects {
+            joins,
+            syncs,
+            persist,
+        } = fx;
+        slot.answer_joins(joins);
+        if !persist {
+            slot.answer_syncs(syncs);
+            return None;
+        }
+        let value = records::group_value(&slot.group.to_stored(wall_clock_ms()));
+        let record = (records::group_key(&slot.group.id), Some(value));
+        let write = self
+            .write(broker, slot.partition, &[record])
+            .map_err(|error| {
                 tracing::warn!(group = %slot.group.id, %error, "storing group metadata failed");
-            }
-        }
-        for (member, result) in fx.joins {
-            if let Some(tx) = slot.joins.remove(&member) {
-                let _gone = tx.send(result);
-            }
-        }
-        for (member, result) in fx.syncs {
-            if let Some(tx) = slot.syncs.remove(&member) {
-                let _gone = tx.send(result);
-            }
+                WriteFailed::from(&error)
+            });
+        let (assigned, refused): (Vec<_>, Vec<_>) = syncs.into_iter().partition(|(_, r)| r.is_ok());
+        slot.answer_syncs(refused);
+        let assigned = assigned
+            .into_iter()
+            .filter_map(|(member, result)| result.ok().map(|a| (member, a)))
+            .collect();
+        let answers = slot.take_syncs(assigned);
+        (!answers.is_empty()).then(|| HeldSyncs {
+            write,
+            generation: slot.group.generation(),
+            answers,
+        })
+    }
+
+    /// [`Self::settle`] for callers that cannot wait.
+    fn settle_now(&self, broker: &Broker, slot: &mut Slot, fx: Effects) {
+        if let Some(held) = self.settle(broker, slot, fx) {
+            held.answer_now();
         }
     }
 
-    /// Appends records to the group's partition of `__consumer_offsets`.
-    fn write(
+    /// Appends records to a partition of `__consumer_offsets` as its leader.
+    pub(super) fn write(
         &self,
         broker: &Broker,
-        group_id: &str,
+        partition: i32,
         records: &[(Vec<u8>, Option<Vec<u8>>)],
-    ) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let partitions = offsets_topic::partitions(broker).ok_or(StoreError::Missing)?;
-        let partition = records::partition_for(group_id, partitions);
+    ) -> Result<Appended, StoreError> {
         offsets_topic::append(broker, partition, records, wall_clock_ms())
     }
 
-    /// Commits offsets: checks the member, appends the records, then updates the cache. The
-    /// error is for the whole request; `Ok` carries nothing because every partition given
-    /// was committed.
-    pub async fn commit(
-        &self,
-        broker: &Broker,
-        group_id: &str,
-        member_id: &str,
-        instance: Option<&str>,
-        generation: i32,
-        commits: Vec<OffsetCommit>,
-    ) -> Result<(), ErrorCode> {
-        if let Err(error) = self.ensure_offsets_topic(broker).await {
-            tracing::warn!(%error, "offsets topic unavailable");
-            return Err(ErrorCode::CoordinatorNotAvailable);
-        }
-        let now = self.now();
-        let records: Vec<_> = commits
-            .iter()
-            .map(|c| {
-                let key = records::offset_key(group_id, &c.topic, c.partition);
-                (key, Some(records::offset_value(&c.value)))
-            })
-            .collect();
-        // Not managed by the coordinator (a simple consumer): the commit creates the group. A
-        // member of a generation this broker does not know (e.g. from before a restart) does
-        // not.
-        let make = || Group::new(group_id);
-        let create = (generation < 0).then_some(&make as &dyn Fn() -> Group);
-        self.with_group(group_id, create, |slot| {
-            slot.group
-                .check_commit(member_id, instance, generation, now)?;
-            self.write(broker, group_id, &records).map_err(|error| {
-                tracing::warn!(group = group_id, %error, "appending offsets failed");
-                ErrorCode::CoordinatorNotAvailable
-            })?;
-            for c in commits {
-                slot.group.offsets.insert((c.topic, c.partition), c.value);
-            }
-            Ok(())
-        })
-        .unwrap_or(Err(ErrorCode::IllegalGeneration))
-    }
-
-    /// Committed offsets of a group: the partitions asked for (`None`: all of them).
-    pub fn fetch(
-        &self,
-        group_id: &str,
-        wanted: Option<&[(String, i32)]>,
-    ) -> Vec<((String, i32), Option<OffsetValue>)> {
-        let answer = |offsets: Option<&BTreeMap<(String, i32), OffsetValue>>| match wanted {
-            Some(wanted) => wanted
-                .iter()
-                .map(|tp| (tp.clone(), offsets.and_then(|o| o.get(tp)).cloned()))
-                .collect(),
-            None => offsets
-                .into_iter()
-                .flatten()
-                .map(|(tp, v)| (tp.clone(), Some(v.clone())))
-                .collect(),
-        };
-        self.with_group(group_id, None, |slot| answer(Some(&slot.group.offsets)))
-            .unwrap_or_else(|| answer(None))
-    }
-
-    pub fn list(&self) -> Vec<Listed> {
+    /// The served groups, and COORDINATOR_LOAD_IN_PROGRESS while a partition is being loaded
+    /// (the list may lack its groups yet), as Kafka answers ListGroups.
+    pub fn list(&self, broker: &Broker) -> (ErrorCode, Vec<Listed>) {
+        let loading = self.registry().ownership.is_loading();
         let mut listed: Vec<Listed> = self
-            .cells()
+            .cells(broker)
             .iter()
             .filter(|cell| !cell.is_removed())
             .map(|cell| {
@@ -426,162 +468,39 @@ impl GroupCoordinator {
             })
             .collect();
         listed.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-        listed
+        let error = if loading {
+            ErrorCode::CoordinatorLoadInProgress
+        } else {
+            ErrorCode::None
+        };
+        (error, listed)
     }
 
     /// The group's protocol type and selected protocol (SyncGroup v5 repeats them).
-    pub fn protocol_of(&self, group_id: &str) -> (Option<String>, Option<String>) {
-        self.with_group(group_id, None, |s| {
+    pub fn protocol_of(&self, broker: &Broker, group_id: &str) -> (Option<String>, Option<String>) {
+        self.with_group(broker, group_id, None, |_, s| {
             (
                 s.group.protocol_type().map(str::to_string),
                 s.group.protocol().map(str::to_string),
             )
         })
+        .ok()
+        .flatten()
         .unwrap_or((None, None))
     }
 
-    /// A copy of a group for DescribeGroups.
-    pub fn snapshot(&self, group_id: &str) -> Option<Group> {
-        self.with_group(group_id, None, |s| s.group.clone())
+    /// A copy of a group for DescribeGroups (`None`: no such group here).
+    pub fn snapshot(&self, broker: &Broker, group_id: &str) -> Result<Option<Group>, ErrorCode> {
+        self.with_group(broker, group_id, None, |_, s| s.group.clone())
     }
+}
 
-    /// Deletes an empty group: tombstones for its offsets and its metadata, then forgets it.
-    pub fn delete_group(&self, broker: &Broker, group_id: &str) -> ErrorCode {
-        let Some(cell) = self.lock().get(group_id).cloned() else {
-            return ErrorCode::GroupIdNotFound;
-        };
-        {
-            let mut slot = cell.lock();
-            if cell.is_removed() {
-                return ErrorCode::GroupIdNotFound;
-            }
-            match slot.group.state() {
-                GroupState::Empty | GroupState::Dead => {}
-                _ => return ErrorCode::NonEmptyGroup,
-            }
-            let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = slot
-                .group
-                .offsets
-                .keys()
-                .map(|(topic, partition)| (records::offset_key(group_id, topic, *partition), None))
-                .collect();
-            tombstones.push((records::group_key(group_id), None));
-            if offsets_topic::partitions(broker).is_some() {
-                if let Err(error) = self.write(broker, group_id, &tombstones) {
-                    tracing::warn!(group = group_id, %error, "writing group tombstones failed");
-                    return ErrorCode::CoordinatorNotAvailable;
-                }
-            }
-            slot.group.mark_dead();
-            cell.removed.store(true, Ordering::Release);
-        }
-        self.forget(&[(group_id.to_string(), cell)]);
-        ErrorCode::None
-    }
-
-    /// Removes the offsets that outlived `offsets.retention.minutes` (tombstones first), and
-    /// the groups left empty with nothing committed (their metadata tombstoned too), as
-    /// Kafka's offset expiration does.
-    pub fn expire_offsets(&self, broker: &Broker) {
-        let (now, wall_now) = (self.now(), wall_clock_ms());
-        let retention = self.config.offsets_retention_ms;
-        let mut vacated = Vec::new();
-        for cell in self.cells() {
-            let mut slot = cell.lock();
-            if cell.is_removed() {
-                continue;
-            }
-            let group_id = slot.group.id.clone();
-            let expired = slot.group.expired_offsets(now, wall_now, retention);
-            if expired.is_empty() {
-                continue;
-            }
-            let mut tombstones: Vec<(Vec<u8>, Option<Vec<u8>>)> = expired
-                .iter()
-                .map(|(topic, partition)| (records::offset_key(&group_id, topic, *partition), None))
-                .collect();
-            // Expiry only touches empty groups: with every offset gone there is nothing left.
-            let vacant = expired.len() == slot.group.offsets.len();
-            if vacant {
-                tombstones.push((records::group_key(&group_id), None));
-            }
-            if let Err(error) = self.write(broker, &group_id, &tombstones) {
-                tracing::warn!(group = %group_id, %error, "writing expired offsets' tombstones failed");
-                continue;
-            }
-            for tp in &expired {
-                slot.group.offsets.remove(tp);
-            }
-            tracing::info!(group = %group_id, offsets = expired.len(), "expired committed offsets");
-            if vacant {
-                slot.group.mark_dead();
-                cell.removed.store(true, Ordering::Release);
-                drop(slot);
-                vacated.push((group_id, cell));
-            }
-        }
-        self.forget(&vacated);
-    }
-
-    /// Deletes committed offsets of topics the group does not consume (OffsetDelete). The
-    /// group-level error, else one error per partition.
-    pub fn delete_offsets(
-        &self,
-        broker: &Broker,
-        group_id: &str,
-        partitions: &[(String, i32)],
-    ) -> Result<Vec<ErrorCode>, ErrorCode> {
-        self.with_group(group_id, None, |slot| {
-            self.delete_offsets_of(broker, slot, partitions)
-        })
-        .unwrap_or(Err(ErrorCode::GroupIdNotFound))
-    }
-
-    fn delete_offsets_of(
-        &self,
-        broker: &Broker,
-        slot: &mut Slot,
-        partitions: &[(String, i32)],
-    ) -> Result<Vec<ErrorCode>, ErrorCode> {
-        let group_id = slot.group.id.clone();
-        let group_id = group_id.as_str();
-        let group = &mut slot.group;
-        let consumer = group.protocol_type() == Some("consumer");
-        match group.state() {
-            GroupState::Dead => return Err(ErrorCode::CoordinatorNotAvailable),
-            GroupState::Empty => {}
-            _ if !consumer => return Err(ErrorCode::NonEmptyGroup),
-            _ => {}
-        }
-        let errors: Vec<ErrorCode> = partitions
-            .iter()
-            .map(|(topic, _)| {
-                if group.state() != GroupState::Empty && group.is_subscribed_to(topic) {
-                    ErrorCode::GroupSubscribedToTopic
-                } else {
-                    ErrorCode::None
-                }
-            })
-            .collect();
-        let doomed: Vec<&(String, i32)> = partitions
-            .iter()
-            .zip(&errors)
-            .filter(|(tp, e)| **e == ErrorCode::None && group.offsets.contains_key(*tp))
-            .map(|(tp, _)| tp)
-            .collect();
-        let tombstones: Vec<_> = doomed
-            .iter()
-            .map(|(topic, partition)| (records::offset_key(group_id, topic, *partition), None))
-            .collect();
-        if let Err(error) = self.write(broker, group_id, &tombstones) {
-            tracing::warn!(group = group_id, %error, "writing offset tombstones failed");
-            return Err(ErrorCode::CoordinatorNotAvailable);
-        }
-        for tp in doomed {
-            slot.group.offsets.remove(tp);
-        }
-        Ok(errors)
-    }
+/// Whether this broker leads `partition` of `__consumer_offsets` now.
+fn leads(broker: &Broker, partition: i32) -> bool {
+    broker
+        .replica_manager
+        .partition(OFFSETS_TOPIC, partition)
+        .is_some_and(|p| p.is_leader())
 }
 
 /// Ticks the coordinator until the broker is gone, and expires old offsets every

@@ -219,9 +219,28 @@ impl Group {
             .collect()
     }
 
-    /// The group is being deleted.
+    /// The group is being deleted, or unloaded (this broker stopped coordinating it).
     pub fn mark_dead(&mut self) {
         self.state = GroupState::Dead;
+    }
+
+    /// The metadata of `generation` could not be stored: if that generation is still the
+    /// current one, the members rebalance, as Kafka's coordinator does when `storeGroup`
+    /// fails (the assignment is not durable, and the members were answered with an error).
+    pub fn store_failed(
+        &mut self,
+        generation: i32,
+        now: u64,
+        limits: &GroupLimits,
+        fx: &mut Effects,
+    ) {
+        let settled = matches!(
+            self.state,
+            GroupState::Stable | GroupState::CompletingRebalance
+        );
+        if settled && self.generation == generation {
+            self.prepare_rebalance(now, limits, fx);
+        }
     }
 
     // ---------------------------------------------------------------- JoinGroup

@@ -447,6 +447,31 @@ fn stored_metadata_restores_the_stable_group() {
     assert!(back.member("a").is_none());
 }
 
+#[test]
+fn a_generation_whose_metadata_was_not_stored_rebalances() {
+    let mut g = stable_group(&["a", "b"]);
+    let generation = g.generation();
+    let mut fx = Effects::default();
+    g.store_failed(generation - 1, 10, &limits(), &mut fx);
+    assert_eq!(
+        g.state(),
+        GroupState::Stable,
+        "an older generation's failure is no news"
+    );
+    g.store_failed(generation, 10, &limits(), &mut fx);
+    assert_eq!(g.state(), GroupState::PreparingRebalance);
+    assert_eq!(
+        g.heartbeat("a", None, generation, 11),
+        ErrorCode::RebalanceInProgress
+    );
+    // Both rejoin: the next generation forms.
+    let mut fx = Effects::default();
+    g.join(join_req("a", "unused", &["range"]), 12, &limits(), &mut fx);
+    g.join(join_req("b", "unused", &["range"]), 12, &limits(), &mut fx);
+    assert_eq!(g.state(), GroupState::CompletingRebalance);
+    assert_eq!(g.generation(), generation + 1);
+}
+
 fn offset_at(commit_timestamp: i64) -> super::records::OffsetValue {
     super::records::OffsetValue {
         offset: 7,

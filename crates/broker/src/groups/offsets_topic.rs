@@ -8,10 +8,15 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ferry_log::{decompressed_records, AppendOrigin, BatchBuilder, BatchIter, Log, RecordIter};
+use ferry_kafka_protocol::ErrorCode;
+use ferry_log::{
+    decompressed_records, AppendOrigin, BatchBuilder, BatchError, BatchIter, Log, LogError,
+    RecordIter,
+};
 
 use crate::broker::Broker;
-use crate::replica::Partition;
+use crate::replica::delayed_produce::Awaited;
+use crate::replica::{LeaderError, Partition};
 use crate::replicas::ReplicaError;
 use crate::zk::ZkError;
 
@@ -29,11 +34,44 @@ pub enum StoreError {
     #[error("creating {OFFSETS_TOPIC}: {0}")]
     Create(#[from] ZkError),
     #[error("{OFFSETS_TOPIC}: {0}")]
-    Log(#[from] ReplicaError),
+    Replica(#[from] ReplicaError),
     #[error("{OFFSETS_TOPIC}: {0}")]
-    Config(#[from] ferry_log::LogError),
+    Log(#[from] LogError),
     #[error("{OFFSETS_TOPIC} does not exist yet")]
     Missing,
+    /// `min.insync.replicas` of the topic is not met: the coordinator writes with acks=all.
+    #[error("{OFFSETS_TOPIC}: {in_sync} in-sync replicas, {required} required")]
+    NotEnoughReplicas { in_sync: i32, required: i32 },
+}
+
+impl StoreError {
+    /// The error a produce of the same batch would have got (Kafka's coordinator appends
+    /// through the produce path and maps that error per request kind; see
+    /// `super::replication`).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            StoreError::Create(_) => ErrorCode::CoordinatorNotAvailable,
+            StoreError::Missing | StoreError::Replica(ReplicaError::Unknown(_)) => {
+                ErrorCode::UnknownTopicOrPartition
+            }
+            StoreError::Replica(ReplicaError::Leader(error)) => error.code(),
+            StoreError::NotEnoughReplicas { .. } => ErrorCode::NotEnoughReplicas,
+            StoreError::Log(LogError::InvalidBatch(BatchError::TooLarge { .. })) => {
+                ErrorCode::MessageTooLarge
+            }
+            StoreError::Replica(ReplicaError::Log(_)) | StoreError::Log(_) => {
+                ErrorCode::KafkaStorageError
+            }
+        }
+    }
+}
+
+/// A batch appended as leader, not yet known to be on the rest of the ISR.
+pub struct Appended {
+    /// The offset of its first record: of two writes of one key, the later one wins.
+    pub base_offset: i64,
+    /// What to watch for the high watermark to pass it.
+    pub awaited: Awaited,
 }
 
 /// The topic's configs as written to ZooKeeper.
@@ -106,36 +144,53 @@ fn leader(broker: &Broker, partition: i32) -> Result<Arc<Partition>, StoreError>
     Ok(leader)
 }
 
-/// Appends (key, value) records as one batch (a `None` value is a tombstone), before the
-/// caller acknowledges anything.
+/// Appends (key, value) records as one batch (a `None` value is a tombstone) as the
+/// partition's leader, in its current leader epoch. `records` must not be empty. The batch is
+/// acknowledged to clients only once the high watermark passes it (see
+/// `super::replication`): a leader's log may hold what the next leader never had.
 pub fn append(
     broker: &Broker,
     partition: i32,
     records: &[(Vec<u8>, Option<Vec<u8>>)],
     now_ms: i64,
-) -> Result<(), StoreError> {
-    if records.is_empty() {
-        return Ok(());
-    }
+) -> Result<Appended, StoreError> {
     let mut builder = BatchBuilder::new(now_ms);
     for (key, value) in records {
         builder.append(Some(key), value.as_deref(), now_ms);
     }
     let mut batch = builder.build();
     let leader = leader(broker, partition)?;
-    leader.log.append_as_leader_from(
-        &mut batch,
-        leader.leader_epoch(),
-        AppendOrigin::Coordinator,
-    )?;
+    let required = broker.min_insync_replicas(OFFSETS_TOPIC);
+    let in_sync = i32::try_from(leader.isr_len()).unwrap_or(i32::MAX);
+    if in_sync < required {
+        return Err(StoreError::NotEnoughReplicas { in_sync, required });
+    }
+    // Watched from before the append, so no change of the high watermark is missed; the epoch
+    // is the one the leadership was checked in (a newer one fails the wait).
+    let progress = leader.progress();
+    let leader_epoch = leader
+        .check_leader(-1)
+        .map_err(|error| ReplicaError::from(LeaderError::from(error)))?;
+    let info =
+        leader
+            .log
+            .append_as_leader_from(&mut batch, leader_epoch, AppendOrigin::Coordinator)?;
     leader.appended_as_leader();
     broker.replicas.notify_appended();
-    Ok(())
+    Ok(Appended {
+        base_offset: info.base_offset,
+        awaited: Awaited {
+            progress,
+            required: info.log_end_offset,
+            leader_epoch,
+        },
+    })
 }
 
-/// Calls `visit(key, value)` for every record of a partition in log order; records that do
-/// not decode are skipped by the caller, batches in codecs this build cannot read are skipped
-/// with a warning.
+/// Calls `visit(key, value)` for every record of a partition in log order, from its log start
+/// to its log end as the scan starts (a new leader loads all it has: what is above its high
+/// watermark is still to be replicated, not undone). Records that do not decode are skipped by
+/// the caller, batches in codecs this build cannot read are skipped with a warning.
 pub fn scan(
     broker: &Broker,
     partition: i32,
@@ -145,7 +200,7 @@ pub fn scan(
     let mut offset = log.log_start_offset();
     let end = log.log_end_offset();
     while offset < end {
-        let read = log.read(offset, LOAD_READ_BYTES, None)?;
+        let read = log.read(offset, LOAD_READ_BYTES, Some(end))?;
         let mut next = offset;
         for (header, batch) in BatchIter::new(&read.records) {
             next = next.max(header.next_offset());

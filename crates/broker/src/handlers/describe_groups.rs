@@ -1,10 +1,12 @@
 //! DescribeGroups: state, protocol and members of each group. An unknown group is described
-//! as Dead without error, as Kafka does; member metadata and assignments are only shown once
-//! the group is Stable (before that they belong to no settled generation).
+//! as Dead without error, as Kafka does, and one this broker does not coordinate as Dead with
+//! NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS); member metadata and assignments are only
+//! shown once the group is Stable (before that they belong to no settled generation).
 
 use ferry_kafka_protocol::messages::describe_groups::{
     DescribeGroupsRequest, DescribeGroupsResponse, DescribedGroup, DescribedGroupMember,
 };
+use ferry_kafka_protocol::ErrorCode;
 
 use crate::broker::Broker;
 use crate::groups::GroupState;
@@ -22,12 +24,10 @@ pub fn handle(broker: &Broker, request: DescribeGroupsRequest) -> DescribeGroups
 }
 
 fn describe(broker: &Broker, group_id: String) -> DescribedGroup {
-    let Some(group) = broker.groups.snapshot(&group_id) else {
-        return DescribedGroup {
-            group_id,
-            group_state: GroupState::Dead.name().to_string(),
-            ..Default::default()
-        };
+    let group = match broker.groups.snapshot(broker, &group_id) {
+        Ok(Some(group)) => group,
+        Ok(None) => return dead(group_id, ErrorCode::None),
+        Err(error) => return dead(group_id, error),
     };
     let stable = group.state() == GroupState::Stable;
     let protocol = group.protocol().unwrap_or_default().to_string();
@@ -61,6 +61,15 @@ fn describe(broker: &Broker, group_id: String) -> DescribedGroup {
                 ..Default::default()
             })
             .collect(),
+        ..Default::default()
+    }
+}
+
+fn dead(group_id: String, error: ErrorCode) -> DescribedGroup {
+    DescribedGroup {
+        error_code: error.code(),
+        group_id,
+        group_state: GroupState::Dead.name().to_string(),
         ..Default::default()
     }
 }

@@ -11,6 +11,7 @@ pub fn handle(broker: &Broker, request: HeartbeatRequest) -> HeartbeatResponse {
         ErrorCode::InvalidGroupId
     } else {
         broker.groups.heartbeat(
+            broker,
             &request.group_id,
             &request.member_id,
             request.group_instance_id.as_deref(),

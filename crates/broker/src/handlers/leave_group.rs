@@ -23,7 +23,15 @@ pub fn handle(broker: &Broker, request: LeaveGroupRequest, version: i16) -> Leav
             ..Default::default()
         };
     }
-    let errors = broker.groups.leave(broker, &request.group_id, &leaving);
+    let errors = match broker.groups.leave(broker, &request.group_id, &leaving) {
+        Ok(errors) => errors,
+        Err(error) => {
+            return LeaveGroupResponse {
+                error_code: error.code(),
+                ..Default::default()
+            }
+        }
+    };
     if version < 3 {
         let error = errors.first().copied().unwrap_or(ErrorCode::None);
         return LeaveGroupResponse {

@@ -1,4 +1,5 @@
-//! ListGroups: every group this broker coordinates, filtered by state (v4).
+//! ListGroups: every group this broker coordinates, filtered by state (v4);
+//! COORDINATOR_LOAD_IN_PROGRESS beside them while an offsets partition is being loaded.
 
 use ferry_kafka_protocol::messages::list_groups::{
     ListGroupsRequest, ListGroupsResponse, ListedGroup,
@@ -8,9 +9,8 @@ use crate::broker::Broker;
 
 pub fn handle(broker: &Broker, request: ListGroupsRequest) -> ListGroupsResponse {
     let filter = &request.states_filter;
-    let groups = broker
-        .groups
-        .list()
+    let (error, listed) = broker.groups.list(broker);
+    let groups = listed
         .into_iter()
         .filter(|g| filter.is_empty() || filter.iter().any(|f| g.state.matches(f)))
         .map(|g| ListedGroup {
@@ -21,6 +21,7 @@ pub fn handle(broker: &Broker, request: ListGroupsRequest) -> ListGroupsResponse
         })
         .collect();
     ListGroupsResponse {
+        error_code: error.code(),
         groups,
         ..Default::default()
     }

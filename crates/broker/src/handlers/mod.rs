@@ -8,6 +8,7 @@
 mod alter_configs;
 mod api_versions;
 mod config_resources;
+mod controlled_shutdown;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
@@ -16,6 +17,7 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod elect_leaders;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -36,7 +38,9 @@ mod produce;
 mod sasl_handshake;
 mod sync_group;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -82,6 +86,8 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::LeaderAndIsr,
     ApiKey::StopReplica,
     ApiKey::UpdateMetadata,
+    ApiKey::ControlledShutdown,
+    ApiKey::ElectLeaders,
 ];
 
 /// Who sent a request, as group members are described (DescribeGroups).
@@ -102,18 +108,34 @@ pub enum HandleError {
     Encode(#[source] ProtocolError),
     #[error("the request's blocking work failed: {0}")]
     Blocking(#[source] tokio::task::JoinError),
-    /// An API the protocol crate decodes but this broker does not serve (not in [`HANDLED`]).
-    #[error("no handler for {0:?} requests")]
-    NotHandled(ApiKey),
 }
 
-/// Answers one request frame (without its size prefix) from `peer`. `Ok(None)`: no response
-/// is due.
+/// A request's answer: ready, or (an acks=all produce) to be completed once the ISR has the
+/// records, after which it is encoded. `None` inside: no response is due (acks=0).
+pub enum Answer {
+    Now(Option<BytesMut>),
+    Later(Pin<Box<dyn Future<Output = Result<Option<BytesMut>, HandleError>> + Send>>),
+}
+
+impl Answer {
+    /// Waits for the answer (for callers that do not pipeline).
+    pub async fn resolve(self) -> Result<Option<BytesMut>, HandleError> {
+        match self {
+            Answer::Now(answer) => Ok(answer),
+            Answer::Later(waiting) => waiting.await,
+        }
+    }
+}
+
+/// Handles one request frame (without its size prefix) from `peer`. Everything a request
+/// changes is done before this returns; only an acks=all produce's wait for replication is
+/// left in [`Answer::Later`], so the connection can read its next request meanwhile (its
+/// appends stay in request order) while answers are still written in request order.
 pub async fn handle(
     broker: &Arc<Broker>,
     frame: Bytes,
     peer: Option<SocketAddr>,
-) -> Result<Option<BytesMut>, HandleError> {
+) -> Result<Answer, HandleError> {
     let (header, body) = match decode_request_bytes(frame) {
         Ok(decoded) => decoded,
         // Kafka's rule: ApiVersions at an unknown version gets a v0 answer so that the client
@@ -125,7 +147,7 @@ pub async fn handle(
         }) if api_key == ApiKey::ApiVersions.key() => {
             let body = api_versions::unsupported_version();
             return encode_response(correlation_id, 0, &body.into())
-                .map(Some)
+                .map(|frame| Answer::Now(Some(frame)))
                 .map_err(HandleError::Encode);
         }
         Err(error) => return Err(HandleError::Decode(error)),
@@ -146,8 +168,16 @@ pub async fn handle(
             .await?
             {
                 produce::Reply::Respond(response) => response.into(),
-                produce::Reply::Delayed(delayed) => produce::complete(delayed).await.into(),
-                produce::Reply::Silent => return Ok(None),
+                produce::Reply::Delayed(delayed) => {
+                    let correlation_id = header.correlation_id;
+                    return Ok(Answer::Later(Box::pin(async move {
+                        let response = produce::complete(delayed).await;
+                        encode_response(correlation_id, version, &response.into())
+                            .map(Some)
+                            .map_err(HandleError::Encode)
+                    })));
+                }
+                produce::Reply::Silent => return Ok(Answer::Now(None)),
                 produce::Reply::Close => return Err(HandleError::UnacknowledgedFailure),
             }
         }
@@ -186,11 +216,11 @@ pub async fn handle(
             .into(),
         RequestBody::UpdateMetadata(r) => inter_broker::update_metadata(broker, r).into(),
         RequestBody::StopReplica(r) => inter_broker::stop_replica(broker, r).await.into(),
-        // Decoded but not served yet: closed like an unknown API.
-        RequestBody::ControlledShutdown(_) => return Err(HandleError::NotHandled(body.api_key())),
+        RequestBody::ControlledShutdown(r) => controlled_shutdown::handle(broker, r).await.into(),
+        RequestBody::ElectLeaders(r) => elect_leaders::handle(broker, r).await.into(),
     };
     encode_response(header.correlation_id, version, &response)
-        .map(Some)
+        .map(|frame| Answer::Now(Some(frame)))
         .map_err(HandleError::Encode)
 }
 
@@ -200,6 +230,8 @@ fn error_code(error: &ReplicaError) -> ErrorCode {
     match error {
         ReplicaError::Unknown(_) => ErrorCode::UnknownTopicOrPartition,
         ReplicaError::Log(LogError::OffsetOutOfRange { .. }) => ErrorCode::OffsetOutOfRange,
+        // The leadership moved on while the request was being handled.
+        ReplicaError::Log(LogError::StaleLeaderEpoch { .. }) => ErrorCode::NotLeaderOrFollower,
         ReplicaError::Log(_) => ErrorCode::KafkaStorageError,
         ReplicaError::Leader(error) => error.code(),
     }

@@ -1,4 +1,5 @@
-//! OffsetCommit: store consumed positions in `__consumer_offsets`, acknowledged once appended.
+//! OffsetCommit: store consumed positions in `__consumer_offsets`, acknowledged once the
+//! partition's in-sync replicas have them (see `groups::replication` for the errors when not).
 //!
 //! v0-1 commits with generation -1 (no group management, "simple" consumers) are taken into
 //! groups without members; otherwise the member and generation must be current (see

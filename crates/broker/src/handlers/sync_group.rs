@@ -25,7 +25,7 @@ pub async fn handle(broker: &Broker, request: SyncGroupRequest) -> SyncGroupResp
     };
     match broker.groups.sync(broker, &group_id, sync).await {
         Ok(assignment) => {
-            let (protocol_type, protocol_name) = broker.groups.protocol_of(&group_id);
+            let (protocol_type, protocol_name) = broker.groups.protocol_of(broker, &group_id);
             SyncGroupResponse {
                 protocol_type,
                 protocol_name,

@@ -98,8 +98,15 @@ impl ProducerRegistry {
 impl ProducerRegistry {
     /// Drops a partition's state: after a leadership change the new leader rebuilds it from
     /// its own log (which followers filled with the batches' producer ids and sequences).
+    ///
+    /// The state is reset in place, under its own lock: an append in progress finishes
+    /// first, and the next one replays the whole log, so there is never a second state for
+    /// the same log missing a batch the first one is writing.
     pub fn forget(&self, tp: &TopicPartition) {
-        lock(&self.partitions).remove(tp);
+        let entry = lock(&self.partitions).get(tp).cloned();
+        if let Some(entry) = entry {
+            lock(&entry.state).states = None;
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use ferry_kafka_protocol::messages::offset_for_leader_epoch::{
     OffsetForLeaderEpochRequest, OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
 use ferry_kafka_protocol::ErrorCode;
-use ferry_log::{LogError, TopicPartition};
+use ferry_log::TopicPartition;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -309,7 +309,7 @@ async fn step(
         for data in topic.partitions {
             let tp = TopicPartition::new(&topic.topic, data.partition_index);
             let Some(f) = by_tp.get(&tp) else { continue };
-            if !apply_fetched(f, &data, partitions) {
+            if !apply_fetched(broker, f, &data, partitions) {
                 partition_errors = true;
             }
         }
@@ -323,7 +323,12 @@ async fn step(
 
 /// Appends one partition's fetched batches and takes the leader's high watermark; false on a
 /// partition error (after reacting to it).
-fn apply_fetched(f: &Followed, data: &FetchPartitionData, partitions: &Assigned) -> bool {
+fn apply_fetched(
+    broker: &Broker,
+    f: &Followed,
+    data: &FetchPartitionData,
+    partitions: &Assigned,
+) -> bool {
     let p = &f.partition;
     match ErrorCode::from_code(data.error_code) {
         Some(ErrorCode::None) => {}
@@ -331,7 +336,7 @@ fn apply_fetched(f: &Followed, data: &FetchPartitionData, partitions: &Assigned)
             // Behind the leader's log start (retention moved it): start again where it is.
             // Ahead of its end cannot happen after truncation, but truncate again if it does.
             let result = if p.log.log_end_offset() < data.log_start_offset {
-                p.log.truncate_fully_and_start_at(data.log_start_offset)
+                p.truncate_as_follower(data.log_start_offset, true, f.leader_epoch)
             } else {
                 mark_untruncated(partitions, &p.tp, f.leader_epoch);
                 Ok(())
@@ -339,7 +344,6 @@ fn apply_fetched(f: &Followed, data: &FetchPartitionData, partitions: &Assigned)
             if let Err(error) = result {
                 tracing::warn!(partition = %p.tp.dir_name(), %error, "resetting the log failed");
             }
-            p.truncated();
             return false;
         }
         other => {
@@ -349,21 +353,34 @@ fn apply_fetched(f: &Followed, data: &FetchPartitionData, partitions: &Assigned)
     }
     let records = data.records.as_deref().unwrap_or_default();
     if !records.is_empty() {
-        if let Err(error) = append(p, records) {
-            tracing::warn!(partition = %p.tp.dir_name(), %error, "appending fetched batches failed");
-            return false;
+        match p.append_as_follower(records, f.leader_epoch) {
+            Ok(true) => {}
+            // Led here now, or a newer epoch: this answer is stale.
+            Ok(false) => return false,
+            Err(error) => {
+                tracing::warn!(partition = %p.tp.dir_name(), %error, "appending fetched batches failed");
+                return false;
+            }
         }
     }
     p.follower_high_watermark(data.high_watermark);
+    follow_log_start(broker, p, data.log_start_offset);
     true
 }
 
-fn append(p: &Partition, records: &[u8]) -> Result<(), LogError> {
-    match p.log.append_as_follower(records) {
-        Ok(_) => Ok(()),
-        // An empty set (all batches below our end) is nothing to append.
-        Err(LogError::InvalidBatch(ferry_log::BatchError::Empty)) => Ok(()),
-        Err(error) => Err(error),
+/// The leader's log start offset moved (DeleteRecords, retention): the follower's follows,
+/// as far as its own log reaches, and is checkpointed like the leader's.
+fn follow_log_start(broker: &Broker, p: &Partition, leader_start: i64) {
+    let target = leader_start.min(p.log.log_end_offset());
+    if target <= p.log.log_start_offset() {
+        return;
+    }
+    let moved = p
+        .log
+        .delete_records_before(target)
+        .and_then(|start| broker.replicas.log_starts().set(&p.tp, start));
+    if let Err(error) = moved {
+        tracing::warn!(partition = %p.tp.dir_name(), %error, "following the leader's log start failed");
     }
 }
 
@@ -400,7 +417,7 @@ async fn truncate(
             None => {
                 // No epochs known (an empty log, or one from before epochs): keep what is
                 // below the high watermark, which every ISR member has.
-                cut(&f.partition, f.partition.high_watermark());
+                cut(f, f.partition.high_watermark());
                 done.push((tp.clone(), f.leader_epoch));
             }
         }
@@ -445,23 +462,18 @@ async fn truncate(
                     r.end_offset.min(our_end)
                 }
             };
-            cut(&f.partition, target);
+            cut(f, target);
             done.push((tp, f.leader_epoch));
         }
     }
     Ok(done)
 }
 
-fn cut(p: &Partition, target: i64) {
-    let leo = p.log.log_end_offset();
-    if target < leo {
-        tracing::info!(partition = %p.tp.dir_name(), from = leo, to = target,
-            "truncating to the leader's epoch boundary");
-        if let Err(error) = p.log.truncate_to(target) {
-            tracing::warn!(partition = %p.tp.dir_name(), %error, "truncation failed");
-        }
+fn cut(f: &Followed, target: i64) {
+    let p = &f.partition;
+    if let Err(error) = p.truncate_as_follower(target, false, f.leader_epoch) {
+        tracing::warn!(partition = %p.tp.dir_name(), %error, "truncation failed");
     }
-    p.truncated();
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -154,7 +154,12 @@ impl Partition {
     /// Applies a LeaderAndIsr naming this broker the leader. Followers' progress starts
     /// unknown, so the high watermark waits for their first fetches.
     pub fn make_leader(&self, assigned: Assigned, now_ms: i64) {
+        // Under the state lock, so no follower append of the previous epoch lands after it.
         let mut s = self.lock();
+        if let Err(error) = self.log.assign_leader_epoch(assigned.leader_epoch) {
+            tracing::warn!(partition = %self.tp.dir_name(), %error,
+                "recording the new leader epoch failed; it is recorded at the first append");
+        }
         s.followers = assigned
             .replicas
             .iter()
@@ -327,6 +332,26 @@ impl Partition {
         }
     }
 
+    /// As follower in `leader_epoch`: appends batches fetched from the leader, unless the role
+    /// or epoch changed since the fetch was sent (then nothing is appended and `false` is
+    /// returned). Holds the state lock, so a LeaderAndIsr cannot switch the role midway.
+    pub fn append_as_follower(
+        &self,
+        records: &[u8],
+        leader_epoch: i32,
+    ) -> Result<bool, ferry_log::LogError> {
+        let s = self.lock();
+        if s.assigned.leader == self.me || s.assigned.leader_epoch != leader_epoch {
+            return Ok(false);
+        }
+        match self.log.append_as_follower(records) {
+            Ok(_) => Ok(true),
+            // An empty set (all batches below our end) is nothing to append.
+            Err(ferry_log::LogError::InvalidBatch(ferry_log::BatchError::Empty)) => Ok(true),
+            Err(error) => Err(error),
+        }
+    }
+
     /// As follower: the leader's high watermark, capped at our own log end.
     pub fn follower_high_watermark(&self, leader_hw: i64) {
         let mut s = self.lock();
@@ -338,10 +363,33 @@ impl Partition {
     }
 
     /// After a follower's truncation: the high watermark is not above the new log end.
-    pub fn truncated(&self) {
+    /// As follower in `leader_epoch`: cuts the log to `offset` (everything at or after it
+    /// goes) or, with `restart`, empties it and starts it at `offset`; the high watermark
+    /// follows the log end down. Nothing happens if the role or epoch changed meanwhile (a
+    /// new leader's log must never be cut by a stale follower step).
+    pub fn truncate_as_follower(
+        &self,
+        offset: i64,
+        restart: bool,
+        leader_epoch: i32,
+    ) -> Result<(), ferry_log::LogError> {
         let mut s = self.lock();
+        if s.assigned.leader == self.me || s.assigned.leader_epoch != leader_epoch {
+            return Ok(());
+        }
+        let leo = self.log.log_end_offset();
+        let result = if restart {
+            self.log.truncate_fully_and_start_at(offset)
+        } else if offset < leo {
+            tracing::info!(partition = %self.tp.dir_name(), from = leo, to = offset,
+                "truncating to the leader's epoch boundary");
+            self.log.truncate_to(offset)
+        } else {
+            Ok(())
+        };
         s.high_watermark = s.high_watermark.min(self.log.log_end_offset());
         self.publish(&s);
+        result
     }
 
     /// Leader: the least log end over the ISR, if it moves the high watermark forward.

@@ -123,3 +123,35 @@ fn roles_and_epochs_are_checked() {
     p.follower_high_watermark(10);
     assert_eq!(p.high_watermark(), 2, "capped at the log end");
 }
+
+#[test]
+fn a_stale_epoch_neither_appends_nor_truncates() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = partition(dir.path());
+    p.make_follower(assigned(2, 4, &[2, 1]));
+    let mut b = BatchBuilder::new(1_000);
+    b.append(None, Some(b"v"), 1_000);
+    let mut batch = b.build();
+    ferry_log::set_partition_leader_epoch(&mut batch, 4);
+    assert!(
+        !p.append_as_follower(&batch, 3).unwrap(),
+        "fetched in epoch 3"
+    );
+    assert!(p.append_as_follower(&batch, 4).unwrap());
+    assert_eq!(p.log.log_end_offset(), 1);
+    // Leading in epoch 5 now: a follower step of epoch 4 changes nothing.
+    p.make_leader(assigned(1, 5, &[1]), 0);
+    assert!(!p.append_as_follower(&batch, 4).unwrap());
+    p.truncate_as_follower(0, false, 4).unwrap();
+    assert_eq!(p.log.log_end_offset(), 1);
+    // And an append stamped with the old epoch is refused by the log.
+    let mut late = BatchBuilder::new(1_000);
+    late.append(None, Some(b"late"), 1_000);
+    assert!(matches!(
+        p.log.append_as_leader(&mut late.build(), 4),
+        Err(ferry_log::LogError::StaleLeaderEpoch {
+            epoch: 4,
+            latest: 5
+        })
+    ));
+}

@@ -19,6 +19,12 @@ pub const KEYS: &[&str] = &[
     "unclean.leader.election.enable",
     "controller.socket.timeout.ms",
     "broker.rack",
+    "auto.leader.rebalance.enable",
+    "leader.imbalance.check.interval.seconds",
+    "leader.imbalance.per.broker.percentage",
+    "controlled.shutdown.enable",
+    "controlled.shutdown.max.retries",
+    "controlled.shutdown.retry.backoff.ms",
 ];
 
 /// How this broker replicates, as leader and as follower, and how its controller elects.
@@ -50,6 +56,20 @@ pub struct ReplicationSettings {
     pub controller_socket_timeout: Duration,
     /// `broker.rack` (unset): replicas of a partition are spread over racks.
     pub rack: Option<String>,
+    /// `auto.leader.rebalance.enable` (true): the controller moves leadership back to
+    /// preferred replicas when a broker leads too few of the partitions it prefers.
+    pub auto_leader_rebalance: bool,
+    /// `leader.imbalance.check.interval.seconds` (300).
+    pub leader_imbalance_check_interval: Duration,
+    /// `leader.imbalance.per.broker.percentage` (10).
+    pub leader_imbalance_per_broker_percentage: u32,
+    /// `controlled.shutdown.enable` (true): a stopping broker first asks the controller to
+    /// move its leaderships away.
+    pub controlled_shutdown: bool,
+    /// `controlled.shutdown.max.retries` (3).
+    pub controlled_shutdown_max_retries: u32,
+    /// `controlled.shutdown.retry.backoff.ms` (5000).
+    pub controlled_shutdown_backoff: Duration,
 }
 
 impl ReplicationSettings {
@@ -57,19 +77,12 @@ impl ReplicationSettings {
         let ms = |key: &str, default: u64| -> Result<Duration, ConfigError> {
             number(props, key, default).map(Duration::from_millis)
         };
-        let unclean = props
-            .get("unclean.leader.election.enable")
-            .map(String::as_str)
-            .unwrap_or("false");
-        let unclean_leader_election = match unclean.to_ascii_lowercase().as_str() {
-            "true" => true,
-            "false" => false,
-            _ => {
-                return Err(invalid(
-                    "unclean.leader.election.enable",
-                    unclean,
-                    "not a boolean",
-                ))
+        let flag = |key: &str, default: bool| -> Result<bool, ConfigError> {
+            match props.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
+                None => Ok(default),
+                Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                Some(other) => Err(invalid(key, other, "not a boolean")),
             }
         };
         let settings = ReplicationSettings {
@@ -86,10 +99,31 @@ impl ReplicationSettings {
             socket_timeout: ms("replica.socket.timeout.ms", 30_000)?,
             hw_checkpoint_interval: ms("replica.high.watermark.checkpoint.interval.ms", 5_000)?,
             num_fetchers: number(props, "num.replica.fetchers", 1)?,
-            unclean_leader_election,
+            unclean_leader_election: flag("unclean.leader.election.enable", false)?,
             controller_socket_timeout: ms("controller.socket.timeout.ms", 30_000)?,
             rack: props.get("broker.rack").filter(|r| !r.is_empty()).cloned(),
+            auto_leader_rebalance: flag("auto.leader.rebalance.enable", true)?,
+            leader_imbalance_check_interval: Duration::from_secs(number(
+                props,
+                "leader.imbalance.check.interval.seconds",
+                300,
+            )?),
+            leader_imbalance_per_broker_percentage: number(
+                props,
+                "leader.imbalance.per.broker.percentage",
+                10,
+            )?,
+            controlled_shutdown: flag("controlled.shutdown.enable", true)?,
+            controlled_shutdown_max_retries: number(props, "controlled.shutdown.max.retries", 3)?,
+            controlled_shutdown_backoff: ms("controlled.shutdown.retry.backoff.ms", 5_000)?,
         };
+        if settings.leader_imbalance_check_interval.is_zero() {
+            return Err(invalid(
+                "leader.imbalance.check.interval.seconds",
+                "0",
+                "must be > 0",
+            ));
+        }
         if settings.num_fetchers < 1 {
             return Err(invalid(
                 "num.replica.fetchers",

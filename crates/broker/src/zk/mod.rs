@@ -16,6 +16,7 @@
 //! | `/brokers/topics/<t>/partitions/<p>/state` | `partition_state.rs` |
 //! | `/config/topics/<t>`, `/config/changes/config_change_<seq>` | `config.rs` |
 //! | `/admin/delete_topics/<t>` | `deletion.rs` |
+//! | `/admin/preferred_replica_election`, `/admin/reassign_partitions` | `admin_requests.rs` |
 //! | `/isr_change_notification/isr_change_<seq>` | `isr_change.rs` |
 //! | `/latest_producer_id_block` | `producer_ids.rs` |
 //! | watches on `/controller`, `/brokers/ids`, `/brokers/topics`, ... | `watches.rs` |
@@ -23,6 +24,7 @@
 //! A session that expires cannot be revived: the broker opens a new `KafkaZk` and calls
 //! [`KafkaZk::re_register_broker`] with the registration of the old one.
 
+mod admin_requests;
 mod broker_info;
 mod cluster_id;
 mod config;
@@ -49,6 +51,9 @@ use std::time::Duration;
 use ferry_zkclient::{Bytes, Client, ConnectString, Dialer, Events, TcpDialer};
 use znode::create_recursive;
 
+pub use admin_requests::{
+    ElectionPartition, Reassignment, PREFERRED_REPLICA_ELECTION, REASSIGN_PARTITIONS,
+};
 pub use broker_info::{BrokerInfo, EndPoint, VersionRange, BROKER_INFO_VERSION};
 pub use cluster_id::{decode_cluster_id, encode_cluster_id};
 pub use config::{ConfigChange, EntityConfig};

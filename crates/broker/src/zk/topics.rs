@@ -7,8 +7,8 @@ use ferry_zkclient::{CreateOptions, Op};
 
 use super::error::{Result, ZkError};
 use super::{
-    collides, has_collision_chars, paths, validate_topic_name, EntityConfig, KafkaZk,
-    TopicAssignment, Versioned,
+    collides, has_collision_chars, paths, validate_topic_name, ControllerEpoch, EntityConfig,
+    KafkaZk, ReplicaAssignment, TopicAssignment, Versioned,
 };
 
 /// How many times topic creation is tried when a leftover config node changes under it.
@@ -169,6 +169,30 @@ impl KafkaZk {
             value: next,
             zk_version: stat.version,
         })
+    }
+
+    /// The controller's write of one partition's replicas during a reassignment (with the
+    /// replicas being added and removed, as Kafka 2.4+ records them), behind its fence.
+    pub async fn set_partition_replicas(
+        &self,
+        topic: &str,
+        partition: i32,
+        replicas: ReplicaAssignment,
+        fence: &ControllerEpoch,
+    ) -> Result<()> {
+        let current =
+            self.get_topic_assignment(topic)
+                .await?
+                .ok_or_else(|| ZkError::UnknownTopic {
+                    topic: topic.to_string(),
+                    path: paths::topic(topic),
+                })?;
+        let mut next = current.value;
+        next.partitions.insert(partition, replicas);
+        let path = paths::topic(topic);
+        let data = next.encode(&path)?;
+        let op = Op::set_data(&path, data, Some(current.zk_version));
+        self.write_fenced(Some(fence), vec![op]).await.map(drop)
     }
 }
 

@@ -9,6 +9,7 @@ use ferry_kafka_client::{Client, ClientError, NewTopic, ResourceType, TopicInfo}
 use ferry_kafka_protocol::ErrorCode;
 
 use super::common::{join_ids, properties, run_async, topic_id, Bootstrap};
+use super::topics_filter::PartitionFilter;
 use super::topics_zk;
 
 #[derive(Args, Debug)]
@@ -41,6 +42,13 @@ pub struct TopicsArgs {
     pub if_not_exists: bool,
     #[arg(long = "if-exists")]
     pub if_exists: bool,
+    /// With --describe: only the partitions whose ISR is smaller than their replica list.
+    #[arg(long = "under-replicated-partitions")]
+    pub under_replicated_partitions: bool,
+    /// With --describe: only the partitions without a leader or whose leader is not a live
+    /// broker.
+    #[arg(long = "unavailable-partitions")]
+    pub unavailable_partitions: bool,
 }
 
 /// The one action asked for.
@@ -50,6 +58,19 @@ pub enum Action {
     Describe,
     Alter,
     Delete,
+}
+
+impl Action {
+    /// The flag that asks for this action.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::List => "list",
+            Action::Describe => "describe",
+            Action::Alter => "alter",
+            Action::Delete => "delete",
+        }
+    }
 }
 
 impl TopicsArgs {
@@ -82,16 +103,21 @@ impl TopicsArgs {
 
 pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     let action = args.action()?;
+    let filter = PartitionFilter::of(&args, &action)?;
     if args.zookeeper.is_some() {
-        return run_async(topics_zk::run(args, action));
+        return run_async(topics_zk::run(args, action, filter));
     }
     if args.bootstrap.bootstrap_server.is_none() {
         bail!("Missing required argument: one of --bootstrap-server or --zookeeper");
     }
-    run_async(run_bootstrap(args, action))
+    run_async(run_bootstrap(args, action, filter))
 }
 
-async fn run_bootstrap(args: TopicsArgs, action: Action) -> anyhow::Result<ExitCode> {
+async fn run_bootstrap(
+    args: TopicsArgs,
+    action: Action,
+    filter: PartitionFilter,
+) -> anyhow::Result<ExitCode> {
     let client = args.bootstrap.connect("ferry-topics").await?;
     match action {
         Action::Create => {
@@ -121,8 +147,9 @@ async fn run_bootstrap(args: TopicsArgs, action: Action) -> anyhow::Result<ExitC
                 Some(t) => describe_one(&client, t, args.if_exists).await?,
                 None => client.topics(None).await?,
             };
+            let live = live_brokers(&client).await?;
             for t in &topics {
-                print_describe(&client, t).await?;
+                print_describe(&client, t, filter, &live).await?;
             }
         }
         Action::Alter => {
@@ -167,10 +194,33 @@ async fn describe_one(
     }
 }
 
-/// Kafka's describe lines. Configs are those not at their default (topic overrides and the
-/// broker's static settings, as Kafka's tool lists them); empty if the broker cannot describe
-/// configs.
-async fn print_describe(client: &Client, t: &TopicInfo) -> anyhow::Result<()> {
+/// The brokers Metadata lists (those registered now), for `--unavailable-partitions`.
+async fn live_brokers(client: &Client) -> anyhow::Result<Vec<i32>> {
+    let metadata = client.metadata(Some(&[]), false).await?;
+    Ok(metadata.brokers.iter().map(|b| b.node_id).collect())
+}
+
+/// Kafka's describe lines, the partitions `filter` keeps. Configs are those not at their
+/// default (topic overrides and the broker's static settings, as Kafka's tool lists them);
+/// empty if the broker cannot describe configs.
+async fn print_describe(
+    client: &Client,
+    t: &TopicInfo,
+    filter: PartitionFilter,
+    live: &[i32],
+) -> anyhow::Result<()> {
+    if filter.describes_topics() {
+        print_topic_line(client, t).await?;
+    }
+    for p in &t.partitions {
+        if filter.shows(p.leader, &p.replicas, &p.isr, live) {
+            print_partition(&t.name, p.partition, p.leader, &p.replicas, &p.isr);
+        }
+    }
+    Ok(())
+}
+
+async fn print_topic_line(client: &Client, t: &TopicInfo) -> anyhow::Result<()> {
     let configs = match client.describe_configs(ResourceType::Topic, &t.name).await {
         Ok(all) => all
             .into_iter()
@@ -189,9 +239,6 @@ async fn print_describe(client: &Client, t: &TopicInfo) -> anyhow::Result<()> {
         rf,
         &configs,
     );
-    for p in &t.partitions {
-        print_partition(&t.name, p.partition, p.leader, &p.replicas, &p.isr);
-    }
     Ok(())
 }
 

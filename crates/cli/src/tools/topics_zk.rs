@@ -12,15 +12,29 @@ use ferry_broker::zk::{KafkaZk, TopicAssignment, ZkError};
 
 use super::common::{properties, topic_id};
 use super::topics::{print_partition, print_topic, Action, TopicsArgs};
+use super::topics_filter::PartitionFilter;
 
 const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound on connecting: the ZooKeeper client retries unreachable servers on its own.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
-pub async fn run(args: TopicsArgs, action: Action) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    args: TopicsArgs,
+    action: Action,
+    filter: PartitionFilter,
+) -> anyhow::Result<ExitCode> {
     let connect = args.zookeeper.clone().unwrap_or_default();
+    let zk = connect_zk(&connect).await?;
+    let result = act(&zk, &args, action, filter).await;
+    zk.close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// A session on the ZooKeeper at `connect` (host:port[,...][/chroot]), for the tools that
+/// work on Kafka's znodes directly; bounded, as the client itself retries unreachable servers.
+pub async fn connect_zk(connect: &str) -> anyhow::Result<KafkaZk> {
     let (zk, _events) =
-        tokio::time::timeout(CONNECT_TIMEOUT, KafkaZk::connect(&connect, SESSION_TIMEOUT))
+        tokio::time::timeout(CONNECT_TIMEOUT, KafkaZk::connect(connect, SESSION_TIMEOUT))
             .await
             .map_err(|_| {
                 anyhow::anyhow!(
@@ -28,12 +42,15 @@ pub async fn run(args: TopicsArgs, action: Action) -> anyhow::Result<ExitCode> {
                 )
             })?
             .with_context(|| format!("cannot connect to ZooKeeper at {connect}"))?;
-    let result = act(&zk, &args, action).await;
-    zk.close().await;
-    result.map(|()| ExitCode::SUCCESS)
+    Ok(zk)
 }
 
-async fn act(zk: &KafkaZk, args: &TopicsArgs, action: Action) -> anyhow::Result<()> {
+async fn act(
+    zk: &KafkaZk,
+    args: &TopicsArgs,
+    action: Action,
+    filter: PartitionFilter,
+) -> anyhow::Result<()> {
     match action {
         Action::Create => {
             let topic = args.required_topic()?;
@@ -70,8 +87,9 @@ async fn act(zk: &KafkaZk, args: &TopicsArgs, action: Action) -> anyhow::Result<
                 Some(t) => vec![t.clone()],
                 None => zk.list_topics().await?,
             };
+            let live = zk.broker_ids().await?;
             for t in topics {
-                describe(zk, &t, args.if_exists).await?;
+                describe(zk, &t, args.if_exists, filter, &live).await?;
             }
         }
         Action::Alter => {
@@ -118,13 +136,38 @@ async fn act(zk: &KafkaZk, args: &TopicsArgs, action: Action) -> anyhow::Result<
     Ok(())
 }
 
-async fn describe(zk: &KafkaZk, topic: &str, if_exists: bool) -> anyhow::Result<()> {
+async fn describe(
+    zk: &KafkaZk,
+    topic: &str,
+    if_exists: bool,
+    filter: PartitionFilter,
+    live: &[i32],
+) -> anyhow::Result<()> {
     let Some(assignment) = zk.get_topic_assignment(topic).await? else {
         if if_exists {
             return Ok(());
         }
         bail!("Topic '{topic}' does not exist as expected");
     };
+    let partitions = &assignment.value.partitions;
+    if filter.describes_topics() {
+        print_topic_line(zk, topic, &assignment.value).await?;
+    }
+    for (p, a) in partitions {
+        let state = zk.get_partition_state(topic, *p).await?;
+        let (leader, isr) = state.map_or((-1, Vec::new()), |s| (s.value.leader, s.value.isr));
+        if filter.shows(leader, &a.replicas, &isr, live) {
+            print_partition(topic, *p, leader, &a.replicas, &isr);
+        }
+    }
+    Ok(())
+}
+
+async fn print_topic_line(
+    zk: &KafkaZk,
+    topic: &str,
+    assignment: &TopicAssignment,
+) -> anyhow::Result<()> {
     let config = zk
         .get_topic_config(topic)
         .await?
@@ -134,25 +177,19 @@ async fn describe(zk: &KafkaZk, topic: &str, if_exists: bool) -> anyhow::Result<
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(",");
-    let partitions = &assignment.value.partitions;
+    let partitions = &assignment.partitions;
     let rf = partitions.values().next().map_or(0, |a| a.replicas.len());
     let id = assignment
-        .value
         .topic_id
         .clone()
         .unwrap_or_else(|| topic_id(&[0; 16]));
     print_topic(topic, &id, partitions.len(), rf, &config);
-    for (p, a) in partitions {
-        let state = zk.get_partition_state(topic, *p).await?;
-        let (leader, isr) = state.map_or((-1, Vec::new()), |s| (s.value.leader, s.value.isr));
-        print_partition(topic, *p, leader, &a.replicas, &isr);
-    }
     Ok(())
 }
 
 /// Kafka's rack-unaware assignment, without the random start: partition `p`'s first replica
 /// on broker `(start + p) % n`, followers after it.
-fn assign_replicas(
+pub fn assign_replicas(
     brokers: &[i32],
     partitions: i32,
     rf: i16,

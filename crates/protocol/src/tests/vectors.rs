@@ -262,3 +262,49 @@ fn metadata_v10_flexible_request_as_sarama_writes_it() {
     req.encode(11, &mut v11).unwrap();
     assert_eq!(v11.len(), body.len() - 1);
 }
+
+/// ElectLeaders as the Java admin client sends it for kafka-leader-election.sh (written from
+/// Kafka's schema): v2 is flexible; a v0 request with null partitions means every partition;
+/// a v1 response carries a top-level error code and per-partition messages.
+#[test]
+fn elect_leaders_request_and_response_bytes() {
+    let frame = hex("002b 0002 00000007 0001 63 00
+         00 02 02 74 03 00000000 00000001 00 0000ea60 00");
+    let (h, body) = decode_request(&frame).unwrap();
+    assert_eq!((h.api_key, h.api_version, h.correlation_id), (43, 2, 7));
+    let RequestBody::ElectLeaders(req) = &body else {
+        panic!("{body:?}")
+    };
+    assert_eq!((req.election_type, req.timeout_ms), (0, 60000));
+    let topics = req.topic_partitions.as_deref().unwrap();
+    assert_eq!(
+        (topics[0].topic.as_str(), &topics[0].partition_id[..]),
+        ("t", &[0, 1][..])
+    );
+    assert_eq!(&encode_request(&h, &body).unwrap()[..], &frame[..]);
+
+    let all = hex("ffffffff 0000ea60");
+    let req = ElectLeadersRequest::decode(&mut Reader::new(Bytes::from(all.clone())), 0).unwrap();
+    assert_eq!(req.topic_partitions, None);
+    let mut out = bytes::BytesMut::new();
+    req.encode(0, &mut out).unwrap();
+    assert_eq!(&out[..], &all[..]);
+
+    let answer = hex("00000000 0000 00000001 0001 74 00000002
+         00000000 0000 ffff  00000001 0054 0001 78");
+    let resp =
+        ElectLeadersResponse::decode(&mut Reader::new(Bytes::from(answer.clone())), 1).unwrap();
+    let results = &resp.replica_election_results[0].partition_result;
+    assert_eq!(
+        (results[0].error_code, results[0].error_message.as_deref()),
+        (0, None)
+    );
+    assert_eq!(
+        ErrorCode::from_code(results[1].error_code),
+        Some(ErrorCode::ElectionNotNeeded)
+    );
+    assert_eq!(results[1].error_message.as_deref(), Some("x"));
+    let mut out = bytes::BytesMut::new();
+    resp.encode(1, &mut out).unwrap();
+    assert_eq!(&out[..], &answer[..]);
+}

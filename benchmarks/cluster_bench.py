@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""The replicated cluster's figures beside the single broker's, in one invocation (release
+build, fresh data directories, free ports), by two clients side by side: `ferry perf` and
+`rdkafka-load` (librdkafka through the rdkafka crate, none of ferry's code).
+
+1. Baseline: one `ferry standalone`, one partition, acks=1: produce throughput, 100 B and
+   1 KiB records.
+2. The cluster: one `ferry keeper` and three `ferry broker`s, topics with one partition and
+   replication factor 3, acks=all (every record on all three brokers before it is
+   acknowledged): produce throughput (100 B, 1 KiB) and end-to-end latency at 50,000
+   records/s from each record's intended send time (as broker_bench.py measures it).
+3. Failover, with an idempotent confluent-kafka producer (acks=all) sending continuously to
+   a partition with replication factor 3: the leader stopped with SIGTERM (controlled
+   shutdown) and killed with kill -9 (found dead when its ZooKeeper session expires:
+   `zookeeper.session.timeout.ms`, set here to 6000 ms), each timed from the signal to the
+   first acknowledgement of a record sent after it.
+
+Figures only; nothing here passes or fails. The throughput runs share one disk; see
+broker_bench.py for what bounds them on these machines.
+
+    cargo build --release -p ferry && python3 benchmarks/cluster_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from broker_bench import (LOAD_DIR, TARGET, BrokerMetrics, PeakRss, create_topic, free_port,
+                          latency_runs, rdkafka_throughput, rss_mib, run, wait_for_broker,
+                          ferry_perf_throughput)
+
+SESSION_TIMEOUT_MS = 6000
+
+
+class Cluster:
+    """One keeper and `size` brokers, each its own process and directory."""
+
+    def __init__(self, ferry: str, workdir: Path, size: int = 3) -> None:
+        self.ferry, self.workdir = ferry, workdir
+        self.keeper_port = free_port()
+        self.ports = {i: free_port() for i in range(1, size + 1)}
+        self.http_ports = {i: free_port() for i in range(1, size + 1)}
+        self.processes: dict[int, subprocess.Popen] = {}
+        zoo = workdir / "zoo.cfg"
+        zoo.write_text(f"tickTime=2000\ndataDir={workdir / 'keeper'}\n"
+                       f"clientPort={self.keeper_port}\nadmin.enableServer=false\n")
+        self.keeper = subprocess.Popen([ferry, "keeper", "start", "--foreground", "--config",
+                                        str(zoo)], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        for i in self.ports:
+            self.start(i)
+        for port in self.ports.values():
+            wait_for_broker(port)
+
+    def config(self, i: int) -> Path:
+        path = self.workdir / f"broker{i}.properties"
+        path.write_text(
+            f"broker.id={i}\nlisteners=PLAINTEXT://127.0.0.1:{self.ports[i]}\n"
+            f"log.dirs={self.workdir / f'broker{i}'}\n"
+            f"zookeeper.connect=127.0.0.1:{self.keeper_port}/kafka\n"
+            f"zookeeper.session.timeout.ms={SESSION_TIMEOUT_MS}\n"
+            f"offsets.topic.num.partitions=4\nferry.http.port={self.http_ports[i]}\n")
+        return path
+
+    def start(self, i: int) -> None:
+        self.processes[i] = subprocess.Popen(
+            [self.ferry, "broker", "start", "--foreground", "--config", str(self.config(i))],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{p}" for p in self.ports.values())
+
+    def leader_of(self, topic: str) -> int:
+        out = run(self.ferry, "topics", "--bootstrap-server", self.bootstrap, "--describe",
+                  "--topic", topic)
+        for line in out.splitlines():
+            if "Partition: 0" in line:
+                return int(line.split("Leader:")[1].split()[0])
+        raise SystemExit(f"no leader in:\n{out}")
+
+    def wait_for_isr(self, topic: str, size: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = run(self.ferry, "topics", "--bootstrap-server", self.bootstrap, "--describe",
+                      "--topic", topic)
+            isr = [line.split("Isr:")[1].strip() for line in out.splitlines() if "Isr:" in line]
+            if isr and all(len(i.split(",")) == size for i in isr):
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"{topic}: ISR never reached {size}")
+
+    def stop(self) -> None:
+        for p in self.processes.values():
+            p.terminate()
+        for p in self.processes.values():
+            p.wait(60)
+        self.keeper.terminate()
+        self.keeper.wait(30)
+
+
+class Acks(threading.Thread):
+    """An idempotent acks=all producer sending a record every millisecond; keeps the times
+    at which acknowledgements arrive."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        from confluent_kafka import Producer
+        self.producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
+                                  "acks": "all", "linger.ms": 0, "message.timeout.ms": 60000})
+        self.topic, self.running, self.acked = topic, True, []
+
+    def run(self) -> None:
+        def done(error, _message) -> None:
+            if error is None:
+                self.acked.append(time.monotonic())
+        while self.running:
+            self.producer.produce(self.topic, b"x" * 100, partition=0, on_delivery=done)
+            self.producer.poll(0.001)
+        self.producer.flush(60)
+
+    def first_after(self, moment: float, timeout: float = 60) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            later = [t for t in list(self.acked) if t > moment + 0.001]
+            if later:
+                return later[0] - moment
+            time.sleep(0.01)
+        return float("nan")
+
+
+def failover(cluster: Cluster, how: str) -> None:
+    topic = f"failover-{how}"
+    create_topic(cluster.ferry, cluster.bootstrap, topic, 3)
+    cluster.wait_for_isr(topic, 3)
+    acks = Acks(cluster.bootstrap, topic)
+    acks.start()
+    time.sleep(2)
+    leader = cluster.leader_of(topic)
+    sent = time.monotonic()
+    cluster.processes[leader].send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
+    gap = acks.first_after(sent)
+    print(f"failover, leader {how}: first acknowledgement {gap:.2f} s after the signal "
+          f"({len(acks.acked):,} acknowledged so far)")
+    cluster.processes[leader].wait(60)
+    acks.running = False
+    acks.join(90)
+    cluster.start(leader)
+    wait_for_broker(cluster.ports[leader])
+    cluster.wait_for_isr(topic, 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=2_000_000, help="100-byte records")
+    parser.add_argument("--kib-records", type=int, default=300_000, help="1 KiB records")
+    parser.add_argument("--latency-runs", type=int, default=2)
+    parser.add_argument("--ferry", default=str(TARGET / "release" / "ferry"))
+    args = parser.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
+                    str(LOAD_DIR / "Cargo.toml")], check=True)
+    load = str(LOAD_DIR / "target" / "release" / "rdkafka-load")
+    print(f"binary: {args.ferry}; load client: {run(load, 'version')}")
+
+    print("== one broker (ferry standalone), acks=1")
+    workdir = Path(tempfile.mkdtemp(prefix="ferry-bench-single-"))
+    port, keeper_port = free_port(), free_port()
+    single = subprocess.Popen([args.ferry, "standalone", "--data-dir", str(workdir),
+                               "--keeper-port", str(keeper_port), "--broker-port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_broker(port)
+        bootstrap = f"127.0.0.1:{port}"
+        for size, records in [(100, args.records), (1024, args.kib_records)]:
+            ferry_perf_throughput(args.ferry, bootstrap, f"perf-{size}", records, size)
+            rdkafka_throughput(args.ferry, load, bootstrap, f"rdkafka-{size}", records, size)
+    finally:
+        single.terminate()
+        single.wait(30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print("== three brokers, replication factor 3, acks=all")
+    workdir = Path(tempfile.mkdtemp(prefix="ferry-bench-cluster-"))
+    cluster = Cluster(args.ferry, workdir)
+    try:
+        bootstrap = cluster.bootstrap
+        print(f"idle RSS per broker: " + ", ".join(
+            f"{rss_mib(p.pid):.1f} MiB" for p in cluster.processes.values()))
+        peaks = [PeakRss(p.pid) for p in cluster.processes.values()]
+        for peak in peaks:
+            peak.start()
+        create_topic(args.ferry, bootstrap, "latency", 3)
+        cluster.wait_for_isr("latency", 3)
+        run(load, "latency", bootstrap, "latency", "20000", "3", "all")
+        leader = cluster.leader_of("latency")
+        print("-- end-to-end latency, 50,000 records/s, acks=all, from the intended send time "
+              f"(leader: broker {leader})")
+        latency_runs(args.ferry, load, bootstrap, BrokerMetrics(cluster.http_ports[leader]),
+                     args.latency_runs)
+        print("-- throughput, one partition, replication factor 3, acks=all")
+        for size, records in [(100, args.records), (1024, args.kib_records)]:
+            ferry_perf_throughput(args.ferry, bootstrap, f"perf-{size}", records, size,
+                                  acks="all", replication_factor=3)
+            rdkafka_throughput(args.ferry, load, bootstrap, f"rdkafka-{size}", records, size,
+                               acks="all", replication_factor=3)
+        for peak in peaks:
+            peak.running = False
+        print("peak RSS per broker: " + ", ".join(f"{p.peak:.1f} MiB" for p in peaks))
+        print("-- failover")
+        failover(cluster, "sigterm")
+        failover(cluster, "kill9")
+    finally:
+        cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+//! ElectLeaders (kafka-leader-election.sh, `ferry leader-election`): preferred (type 0) or
+//! unclean (type 1) elections, carried out by the controller (see `crate::controller`'s
+//! elections). As in Kafka 2.x, only the controller answers; another broker says
+//! NOT_CONTROLLER for the whole request and the client finds the controller in Metadata.
+
+use std::collections::BTreeMap;
+
+use ferry_kafka_protocol::messages::elect_leaders::{
+    ElectLeadersPartitionResult, ElectLeadersRequest, ElectLeadersResponse, ReplicaElectionResult,
+};
+use ferry_kafka_protocol::ErrorCode;
+use tokio::sync::oneshot;
+
+use crate::broker::Broker;
+use crate::controller::{ControllerCommand, ElectionType};
+
+const PREFERRED: i8 = 0;
+const UNCLEAN: i8 = 1;
+
+pub async fn handle(broker: &Broker, request: ElectLeadersRequest) -> ElectLeadersResponse {
+    let failed = |code: ErrorCode| ElectLeadersResponse {
+        error_code: code.code(),
+        ..Default::default()
+    };
+    let election = match request.election_type {
+        PREFERRED => ElectionType::Preferred,
+        UNCLEAN => ElectionType::Unclean,
+        _ => return failed(ErrorCode::InvalidRequest),
+    };
+    // null: every partition.
+    let partitions = request.topic_partitions.map(|topics| {
+        topics
+            .into_iter()
+            .flat_map(|t| {
+                let topic = t.topic;
+                t.partition_id.into_iter().map(move |p| (topic.clone(), p))
+            })
+            .collect()
+    });
+    let (reply, answer) = oneshot::channel();
+    let command = ControllerCommand::ElectLeaders {
+        partitions,
+        election,
+        reply,
+    };
+    if broker.controller_mailbox.send(command).is_err() {
+        return failed(ErrorCode::NotController);
+    }
+    let Ok(outcomes) = answer.await else {
+        return failed(ErrorCode::NotController);
+    };
+    let mut by_topic: BTreeMap<String, Vec<ElectLeadersPartitionResult>> = BTreeMap::new();
+    for ((topic, partition), outcome) in outcomes {
+        let (error_code, error_message) = match outcome {
+            Ok(()) => (0, None),
+            Err((code, message)) => (code.code(), Some(message)),
+        };
+        by_topic
+            .entry(topic)
+            .or_default()
+            .push(ElectLeadersPartitionResult {
+                partition_id: partition,
+                error_code,
+                error_message,
+                ..Default::default()
+            });
+    }
+    ElectLeadersResponse {
+        replica_election_results: by_topic
+            .into_iter()
+            .map(|(topic, partition_result)| ReplicaElectionResult {
+                topic,
+                partition_result,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
