@@ -107,8 +107,8 @@ class Cluster:
 
 
 class Acks(threading.Thread):
-    """An idempotent acks=all producer sending a record every millisecond; keeps the times
-    at which acknowledgements arrive."""
+    """An idempotent acks=all producer sending a record every millisecond; keeps, for each
+    acknowledged record, when it was sent and when its acknowledgement arrived."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         super().__init__(daemon=True)
@@ -118,22 +118,32 @@ class Acks(threading.Thread):
         self.topic, self.running, self.acked = topic, True, []
 
     def run(self) -> None:
-        def done(error, _message) -> None:
+        def done(error, message) -> None:
             if error is None:
-                self.acked.append(time.monotonic())
+                sent = float(message.value().decode())
+                self.acked.append((sent, time.monotonic()))
         while self.running:
-            self.producer.produce(self.topic, b"x" * 100, partition=0, on_delivery=done)
+            sent = f"{time.monotonic():.6f}".encode()
+            self.producer.produce(self.topic, sent, partition=0, on_delivery=done)
             self.producer.poll(0.001)
         self.producer.flush(60)
 
     def first_after(self, moment: float, timeout: float = 60) -> float:
+        """From `moment` to the acknowledgement of the first record sent after it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            later = [t for t in list(self.acked) if t > moment + 0.001]
+            later = [acked for sent, acked in list(self.acked) if sent > moment]
             if later:
-                return later[0] - moment
+                return min(later) - moment
             time.sleep(0.01)
         return float("nan")
+
+    def longest_stall(self, moment: float, within: float = 30) -> float:
+        """The longest time without any acknowledgement from `moment` on (at most `within`)."""
+        times = sorted(acked for _, acked in list(self.acked)
+                       if moment <= acked <= moment + within)
+        points = [moment, *times]
+        return max((b - a for a, b in zip(points, points[1:])), default=float("nan"))
 
 
 def failover(cluster: Cluster, how: str) -> None:
@@ -147,8 +157,10 @@ def failover(cluster: Cluster, how: str) -> None:
     sent = time.monotonic()
     cluster.processes[leader].send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
     gap = acks.first_after(sent)
-    print(f"failover, leader {how}: first acknowledgement {gap:.2f} s after the signal "
-          f"({len(acks.acked):,} acknowledged so far)")
+    time.sleep(2)
+    stall = acks.longest_stall(sent)
+    print(f"failover, leader {how}: first record sent after the signal acknowledged "
+          f"{gap:.2f} s after it; longest time without acknowledgements {stall:.2f} s")
     cluster.processes[leader].wait(60)
     acks.running = False
     acks.join(90)
@@ -163,7 +175,18 @@ def main() -> None:
     parser.add_argument("--kib-records", type=int, default=300_000, help="1 KiB records")
     parser.add_argument("--latency-runs", type=int, default=2)
     parser.add_argument("--ferry", default=str(TARGET / "release" / "ferry"))
+    parser.add_argument("--failover-only", action="store_true")
     args = parser.parse_args()
+    if args.failover_only:
+        workdir = Path(tempfile.mkdtemp(prefix="ferry-bench-cluster-"))
+        cluster = Cluster(args.ferry, workdir)
+        try:
+            failover(cluster, "sigterm")
+            failover(cluster, "kill9")
+        finally:
+            cluster.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
                     str(LOAD_DIR / "Cargo.toml")], check=True)
     load = str(LOAD_DIR / "target" / "release" / "rdkafka-load")

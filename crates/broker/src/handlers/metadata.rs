@@ -15,7 +15,15 @@ use crate::broker::Broker;
 use crate::metadata_cache::PartitionInfo;
 use crate::zk::{is_internal, validate_topic_name, ZkError};
 
+/// How long a broker that has not heard from the controller yet (just started) holds a
+/// Metadata request, rather than describe an empty cluster.
+const FIRST_METADATA_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn handle(broker: &Broker, request: MetadataRequest, version: i16) -> MetadataResponse {
+    broker
+        .metadata
+        .wait_for_broker(broker.id(), FIRST_METADATA_WAIT)
+        .await;
     let names: Vec<String> = match request.topics {
         // null (or, in v0, empty) = every topic
         None => broker.metadata.topic_names(),
