@@ -329,13 +329,15 @@ impl Broker {
 
     /// Stops the broker cleanly: with `controlled.shutdown.enable`, asks the controller to
     /// move this broker's leaderships away first (so clients switch leaders now, not when
-    /// the session expires); then stops fetching, checkpoints high watermarks, closes the
-    /// logs and the ZooKeeper session (which removes the registration at once).
+    /// the session expires), having stopped fetching; then checkpoints high watermarks,
+    /// closes the logs and the ZooKeeper session (which removes the registration at once).
     pub async fn shutdown(self: &Arc<Self>) {
+        // Fetching stops first: a follower that kept fetching would catch up and be taken
+        // back into the ISRs the controller is about to remove it from.
+        self.replica_manager.fetchers.shutdown();
         if self.config.replication.controlled_shutdown {
             crate::controlled_shutdown::request(self).await;
         }
-        self.replica_manager.fetchers.shutdown();
         let me = Arc::clone(self);
         let _ = tokio::task::spawn_blocking(move || {
             me.replica_manager.checkpoint_high_watermarks();

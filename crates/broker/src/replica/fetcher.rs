@@ -58,6 +58,9 @@ impl Drop for Worker {
 
 #[derive(Default)]
 struct Workers {
+    /// Set by [`ReplicaFetchers::shutdown`]: a stopping broker starts no fetcher again, even
+    /// when a LeaderAndIsr still names it a follower.
+    closed: bool,
     by_source: HashMap<(i32, usize), Worker>,
     /// Which worker follows each partition.
     placement: HashMap<TopicPartition, (i32, usize)>,
@@ -108,6 +111,9 @@ impl ReplicaFetchers {
             worker_index(&tp, broker.config.replication.num_fetchers),
         );
         let mut workers = lock(&self.workers);
+        if workers.closed {
+            return;
+        }
         if let Some(old) = workers.placement.insert(tp.clone(), slot) {
             if let Some(w) = workers.by_source.get(&old) {
                 lock(&w.partitions).remove(&tp);
@@ -155,9 +161,10 @@ impl ReplicaFetchers {
         }
     }
 
-    /// Stops every fetcher (shutdown).
+    /// Stops every fetcher for good (shutdown).
     pub fn shutdown(&self) {
         let mut workers = lock(&self.workers);
+        workers.closed = true;
         workers.by_source.clear();
         workers.placement.clear();
     }
