@@ -27,6 +27,7 @@ use crate::config::BrokerConfig;
 use crate::groups::{CoordinatorConfig, GroupCoordinator, GroupLimits};
 use crate::metadata_cache::MetadataCache;
 use crate::net::NetState;
+use crate::periodic::every;
 use crate::producers::{ProducerIds, ProducerRegistry};
 use crate::replica::{HighWatermarks, ReplicaManager};
 use crate::replicas::Replicas;
@@ -224,8 +225,19 @@ impl Broker {
         {
             tracing::warn!("no metadata from the controller yet; serving anyway");
         }
-        tokio::spawn(crate::replica::isr::run_expiration(Arc::downgrade(&broker)));
-        tokio::spawn(crate::replica::run_hw_checkpoints(Arc::downgrade(&broker)));
+        let replication = &broker.config.replication;
+        tokio::spawn(every(
+            Arc::downgrade(&broker),
+            replication.lag_time_max / 2,
+            "ISR expiration",
+            crate::replica::isr::expire,
+        ));
+        tokio::spawn(every(
+            Arc::downgrade(&broker),
+            replication.hw_checkpoint_interval,
+            "high watermark checkpoint",
+            |b, _| b.replica_manager.checkpoint_high_watermarks(),
+        ));
         Ok(broker)
     }
 

@@ -9,6 +9,7 @@
 //! | [`replica`] | the replica manager: partitions led or followed, ISR, high watermark, fetchers |
 //! | [`metadata_cache`] | the cluster as the controller last published it |
 //! | `controlled_shutdown` | a stopping broker asks the controller to move its leaderships |
+//! | `periodic` | background passes on the blocking pool (retention, ISR expiration, ...) |
 //! | [`log_starts`] | log start offsets moved by DeleteRecords, checkpointed across restarts |
 //! | [`replicas`] | topic-partition -> log, opened lazily; append notifications for fetch |
 //! | [`metrics`] | the Prometheus page (`ferry.http.port`) |
@@ -56,6 +57,7 @@ pub mod log_starts;
 pub mod metadata_cache;
 pub mod metrics;
 pub mod net;
+mod periodic;
 pub mod producers;
 pub mod replica;
 pub mod replicas;

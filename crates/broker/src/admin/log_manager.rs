@@ -4,50 +4,27 @@
 //! pool: they read and delete files.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ferry_log::LogError;
 
 use crate::broker::Broker;
+use crate::periodic::every;
 
 pub(super) fn spawn(broker: Weak<Broker>) {
     let Some(b) = broker.upgrade() else { return };
     let defaults = &b.config.topic_defaults;
     let millis = |key| Duration::from_millis(defaults.broker_u64(key).max(1));
     let retention = millis("log.retention.check.interval.ms");
-    tokio::spawn(every(broker.clone(), retention, retention_pass));
+    tokio::spawn(every(
+        broker.clone(),
+        retention,
+        "retention",
+        retention_pass,
+    ));
     if defaults.broker_bool("log.cleaner.enable") {
-        tokio::spawn(every(
-            broker,
-            millis("log.cleaner.backoff.ms"),
-            compaction_pass,
-        ));
-    }
-}
-
-fn now_ms() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Runs `pass` every `period` (the first time one period after startup) until the broker is
-/// gone.
-async fn every(broker: Weak<Broker>, period: Duration, pass: fn(&Broker, i64)) {
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let Some(b) = broker.upgrade() else { return };
-        if b.zk.is_closed() {
-            return;
-        }
-        let now = now_ms();
-        let run = tokio::task::spawn_blocking(move || pass(&b, now));
-        if let Err(error) = run.await {
-            tracing::error!(%error, "log manager pass panicked");
-        }
+        let backoff = millis("log.cleaner.backoff.ms");
+        tokio::spawn(every(broker, backoff, "compaction", compaction_pass));
     }
 }
 
@@ -69,7 +46,7 @@ fn report(partition: &str, what: &str, error: &LogError) {
     }
 }
 
-fn retention_pass(b: &Broker, now: i64) {
+fn retention_pass(b: &Arc<Broker>, now: i64) {
     for (partition, log) in logs(b, |_| true) {
         match log.apply_retention(now) {
             Ok(r) if !r.deleted_segments.is_empty() => tracing::info!(
@@ -85,7 +62,7 @@ fn retention_pass(b: &Broker, now: i64) {
     }
 }
 
-fn compaction_pass(b: &Broker, now: i64) {
+fn compaction_pass(b: &Arc<Broker>, now: i64) {
     let compacted = |topic: &str| {
         b.effective_config(topic)
             .log_config()

@@ -6,12 +6,11 @@
 //! A conditional write that fails means the controller changed the state meanwhile (a new
 //! epoch is on its way in a LeaderAndIsr): the change is dropped, never forced.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use crate::broker::Broker;
 use crate::zk::{IsrChangePartition, LeaderAndIsr, ZkError};
 
-use super::now_ms;
 use super::partition::{IsrChange, Partition};
 
 /// Writes `change` for `partition` and applies it once written. Runs as its own task: a
@@ -65,27 +64,13 @@ async fn write(broker: &Broker, partition: &Partition, change: &IsrChange) -> Op
     }
 }
 
-/// Every half `replica.lag.time.max.ms`, drops from each led partition's ISR the followers
-/// that have not caught up within it (Kafka's `isr-expiration` task). Ends with the broker.
-pub async fn run_expiration(broker: Weak<Broker>) {
-    let period = match broker.upgrade() {
-        Some(b) => b.config.replication.lag_time_max / 2,
-        None => return,
-    };
-    let mut ticks = tokio::time::interval(period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let Some(b) = broker.upgrade() else { return };
-        if b.zk.is_closed() {
-            return;
-        }
-        let now = now_ms();
-        let lag = b.config.replication.lag_time_max;
-        for partition in b.replica_manager.all() {
-            if let Some(change) = partition.shrink_proposal(now, lag) {
-                spawn_write(&b, partition, change);
-            }
+/// Kafka's `isr-expiration` task, run every half `replica.lag.time.max.ms`: drops from each
+/// led partition's ISR the followers that have not caught up within it.
+pub fn expire(broker: &Arc<Broker>, now: i64) {
+    let lag = broker.config.replication.lag_time_max;
+    for partition in broker.replica_manager.all() {
+        if let Some(change) = partition.shrink_proposal(now, lag) {
+            spawn_write(broker, partition, change);
         }
     }
 }

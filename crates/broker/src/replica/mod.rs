@@ -257,23 +257,6 @@ impl ReplicaManager {
     }
 }
 
-/// Writes the high watermark checkpoint every `replica.high.watermark.checkpoint.interval.ms`
-/// (blocking I/O, on the blocking pool). Ends with the broker.
-pub async fn run_hw_checkpoints(broker: std::sync::Weak<Broker>) {
-    let period = match broker.upgrade() {
-        Some(b) => b.config.replication.hw_checkpoint_interval,
-        None => return,
-    };
-    let mut ticks = tokio::time::interval(period);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let Some(b) = broker.upgrade() else { return };
-        let _ = tokio::task::spawn_blocking(move || b.replica_manager.checkpoint_high_watermarks())
-            .await;
-    }
-}
-
 impl ReplicaManager {
     /// Writes every hosted partition's high watermark (blocking).
     pub fn checkpoint_high_watermarks(&self) {
