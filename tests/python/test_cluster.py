@@ -534,6 +534,38 @@ def test_leader_kill9_under_an_idempotent_producer_loses_nothing(cluster):
 
 
 @pytest.mark.fault
+def test_a_killed_leader_is_replaced_before_its_session_expires(make_cluster):
+    """kill -9 of a leader that is not the controller: its port refuses connections at once,
+    so the controller moves its leaderships without waiting for its ZooKeeper session (20 s
+    here) to expire; producing goes on and nothing acknowledged is lost. (A killed controller
+    still waits for its session: nobody else may act as controller before it ends.)"""
+    cluster = make_cluster(overrides={"zookeeper.session.timeout.ms": "20000"})
+    topic = "fast-failover"
+    create_topic(cluster, topic)
+    with ProduceLoad(cluster.bootstrap, topic) as load:
+        load.wait_for_more(300)
+        controller = cluster.controller_id()
+        leaders = {cluster.leader_of(topic, p) for p in range(PARTITIONS)} - {controller}
+        victim = min(leaders) if leaders else next(i for i in cluster.brokers if i != controller)
+        led = cluster.partitions_led_by(topic, victim)
+        killed = time.monotonic()
+        cluster.kill9(victim)
+        for p in range(PARTITIONS):
+            state = cluster.wait_for_isr(topic, p, 2, timeout=60)
+            assert victim not in state.isr and state.leader != victim, state
+        moved = time.monotonic() - killed
+        assert victim in cluster.registered_ids(), (
+            f"broker {victim}'s leaderships moved only after its session expired ({moved:.1f} s)")
+        acked = load.first_ack_after(killed, led, timeout=60) - killed if led else 0.0
+        print(f"broker {victim} (leader of {led}) killed: leaderships and ISRs moved in "
+              f"{moved:.2f} s, first acknowledged produce to its partitions after {acked:.2f} s, "
+              f"its session still alive")
+        load.wait_for_more(300)
+    cluster.start_broker(victim)
+    verify(cluster, topic, load)
+
+
+@pytest.mark.fault
 def test_a_stopping_leader_hands_its_partitions_over_first(cluster):
     """SIGTERM: controlled shutdown moves the broker's leaderships to other ISR members before
     it stops, so producing goes on without waiting for its session to expire."""

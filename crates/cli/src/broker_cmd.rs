@@ -92,7 +92,7 @@ pub(crate) fn daemon(config: &BrokerConfig) -> Daemon<'static> {
     }
 }
 
-fn run_foreground(config: BrokerConfig) -> anyhow::Result<ExitCode> {
+pub(crate) fn run_foreground(config: BrokerConfig) -> anyhow::Result<ExitCode> {
     let dir = &config.log_dirs[0];
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create log.dirs directory {}", dir.display()))?;
@@ -128,7 +128,7 @@ fn start_daemon(
 }
 
 /// Where a client on this host reaches the listener (loopback for a wildcard host).
-fn client_addresses(config: &BrokerConfig) -> Vec<SocketAddr> {
+pub(crate) fn client_addresses(config: &BrokerConfig) -> Vec<SocketAddr> {
     let host = match config.listener.host.as_str() {
         "" | "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
         host => host,
@@ -150,6 +150,11 @@ pub async fn serve_with_until_signal(
     dialer: Arc<dyn ferry_zkclient::Dialer>,
 ) -> anyhow::Result<()> {
     let broker = Broker::start_with(config, dialer).await?;
+    serve_started_until_signal(broker).await
+}
+
+/// Serves a started broker until SIGTERM/SIGINT, then shuts it down (a controlled shutdown).
+pub async fn serve_started_until_signal(broker: Arc<Broker>) -> anyhow::Result<()> {
     ferry_broker::metrics::spawn(&broker).await;
     let listener = net::bind(&broker).await?;
     tracing::info!(addr = ?listener.local_addr().ok(), "broker serving clients");

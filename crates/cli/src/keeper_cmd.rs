@@ -136,7 +136,7 @@ pub fn init_tracing() {
         .try_init();
 }
 
-fn run_foreground(config: KeeperConfig) -> anyhow::Result<ExitCode> {
+pub(crate) fn run_foreground(config: KeeperConfig) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create dataDir {}", config.data_dir.display()))?;
     let pid_file = PidFile::create(config.data_dir.join(PID_FILE))?;

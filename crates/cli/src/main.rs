@@ -4,10 +4,14 @@ mod broker_cmd;
 mod children;
 mod cluster_cmd;
 mod cluster_layout;
+mod container_cmd;
+mod container_env;
 mod daemon;
 mod keeper_cmd;
 mod keeper_ensemble;
 mod local_keeper;
+mod node_config;
+mod server_cmd;
 mod standalone_cmd;
 mod tools;
 mod zk_cli;
@@ -35,6 +39,12 @@ enum Command {
     Broker(broker_cmd::BrokerArgs),
     /// A keeper and a broker in one process, zero configuration (ports 2181 and 9092).
     Standalone(standalone_cmd::StandaloneArgs),
+    /// One node of a combined cluster: a keeper (ensemble member) and a broker in one
+    /// process, from zoo.cfg + server.properties or one file holding both.
+    Server(server_cmd::ServerArgs),
+    /// The container image's entrypoint: a role configured from ZOO_*, KAFKA_* and FERRY_*
+    /// environment variables, and the image's health check.
+    Container(container_cmd::ContainerArgs),
     /// A local cluster of keepers and replicated brokers, each a child process, with their
     /// ordinary zoo.cfg and server.properties written under --dir.
     Cluster(cluster_cmd::ClusterArgs),
@@ -78,6 +88,8 @@ fn main() -> std::process::ExitCode {
         Command::Keeper(args) => keeper_cmd::run(args),
         Command::Broker(args) => broker_cmd::run(args),
         Command::Standalone(args) => standalone_cmd::run(args),
+        Command::Server(args) => server_cmd::run(args),
+        Command::Container(args) => container_cmd::run(args),
         Command::Cluster(args) => cluster_cmd::run(args),
         Command::ZkCli { args } => zk_cli::run(args),
         Command::Topics(args) => tools::topics::run(args),

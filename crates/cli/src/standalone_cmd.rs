@@ -21,16 +21,16 @@ use crate::local_keeper::LocalDialer;
 pub struct StandaloneArgs {
     /// Where the keeper's and the broker's data go.
     #[arg(long, default_value = "data")]
-    data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// The ZooKeeper client port.
     #[arg(long, default_value_t = 2181)]
-    keeper_port: u16,
+    pub(crate) keeper_port: u16,
     /// The Kafka port.
     #[arg(long, default_value_t = 9092)]
-    broker_port: u16,
+    pub(crate) broker_port: u16,
     /// A broker setting (`server.properties` key) over the embedded defaults; repeatable.
     #[arg(long = "override", value_name = "KEY=VALUE")]
-    overrides: Vec<String>,
+    pub(crate) overrides: Vec<String>,
 }
 
 pub fn run(args: StandaloneArgs) -> anyhow::Result<ExitCode> {

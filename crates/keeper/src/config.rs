@@ -167,11 +167,18 @@ impl KeeperConfig {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut config = Self::parse(&text)?;
+        Self::from_text(&text, None)
+    }
+
+    /// What [`Self::load`] makes of zoo.cfg text: parsed, with the dynamic configuration file
+    /// and `myid` read. `default_my_id` stands in for a missing `myid` file (a combined node
+    /// takes its broker id).
+    pub fn from_text(text: &str, default_my_id: Option<u64>) -> Result<Self, ConfigError> {
+        let mut config = Self::parse(text)?;
         if let Some(dynamic) = config.dynamic_config_file.clone() {
             config.read_dynamic(&dynamic)?;
         }
-        config.my_id = read_myid(&config.data_dir)?;
+        config.my_id = read_myid(&config.data_dir)?.or(default_my_id);
         let own_client = config
             .my_id
             .and_then(|id| config.servers.get(&id))
@@ -314,6 +321,20 @@ impl KeeperConfig {
         let max = self.max_session_timeout_ms as i32;
         requested_ms.clamp(min, max)
     }
+}
+
+/// Whether zoo.cfg knows `key` (a `server.N` line or a setting): a file that holds a node's
+/// keeper and broker settings together is split by this.
+pub fn is_keeper_key(key: &str) -> bool {
+    // `group.N` and `weight.N` (hierarchical quorums) but not Kafka's `group.*` settings.
+    let numbered = |prefix: &str| {
+        key.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if key.starts_with("group.") || key.starts_with("weight.") {
+        return numbered("group.") || numbered("weight.");
+    }
+    key.starts_with("server.") || is_known_key(key)
 }
 
 fn is_known_key(key: &str) -> bool {

@@ -11,6 +11,7 @@
 //! | `channel` | ordered, retried requests to each live broker |
 //! | `mailbox` | requests only the controller carries out, queued from request handlers |
 //! | `shutdown` | controlled shutdown: a stopping broker's leaderships moved first |
+//! | `liveness` | a broker whose process died noticed before its session expires |
 //! | `elections` | preferred and unclean elections on request, automatic leader rebalance |
 //! | `reassignment` | `/admin/reassign_partitions`: copy to new replicas, then drop old ones |
 //!
@@ -27,6 +28,7 @@ pub mod assignment;
 mod channel;
 mod context;
 mod elections;
+mod liveness;
 pub mod mailbox;
 mod reassignment;
 mod shutdown;
@@ -53,6 +55,7 @@ use crate::zk::{paths, ControllerEpoch, Election, KafkaZk, LeaderAndIsr, ZkError
 pub use assignment::assign_randomly;
 use channel::{ControlRequest, ControllerChannel};
 use context::{elect, initial_state, ControllerContext, Decision, StateAt};
+use liveness::LivenessProbes;
 pub use mailbox::{ControllerCommand, ControllerMailbox, ElectionType};
 
 /// Pause before starting over after a failure.
@@ -125,9 +128,12 @@ struct Active {
     unclean: bool,
     ctx: ControllerContext,
     channel: ControllerChannel,
-    /// Brokers that asked for a controlled shutdown: never elected leader again until they
-    /// re-register.
+    /// Brokers that asked for a controlled shutdown or whose process is gone (see
+    /// `liveness`): never elected leader again until they re-register.
     shutting_down: BTreeSet<i32>,
+    /// Each live broker's registration epoch (the czxid of its `/brokers/ids` node).
+    epochs: BTreeMap<i32, i64>,
+    probes: LivenessProbes,
     commands: tokio::sync::mpsc::UnboundedReceiver<ControllerCommand>,
     /// Partitions being reassigned and their target replicas.
     reassigning: BTreeMap<(String, i32), Vec<i32>>,
@@ -155,6 +161,8 @@ impl Active {
             ctx: ControllerContext::default(),
             channel: ControllerChannel::new(Arc::downgrade(b)),
             shutting_down: BTreeSet::new(),
+            epochs: BTreeMap::new(),
+            probes: LivenessProbes::new(b.id()),
             commands,
             reassigning: BTreeMap::new(),
             assignment_watches: tokio::task::JoinSet::new(),
@@ -224,6 +232,7 @@ impl Active {
                     self.reassignments_requested(reassignments.value.take()).await?;
                 }
                 Some(command) = self.commands.recv() => self.command(command).await?,
+                Some((id, epoch)) = self.probes.gone.recv() => self.process_gone(id, epoch).await?,
             }
         }
     }
@@ -250,15 +259,40 @@ impl Active {
         Ok(())
     }
 
-    async fn set_live(&mut self, ids: &[i32]) -> Result<(), ZkError> {
+    /// Reads the live brokers' registrations; returns those that registered again since the
+    /// last read (a restart the watch saw as no change).
+    async fn set_live(&mut self, ids: &[i32]) -> Result<Vec<i32>, ZkError> {
         let mut live = BTreeMap::new();
+        let mut epochs = BTreeMap::new();
         for id in ids {
-            if let Some(info) = self.zk.get_broker(*id).await? {
+            if let Some((info, epoch)) = self.zk.get_broker_with_epoch(*id).await? {
                 live.insert(*id, info);
+                epochs.insert(*id, epoch);
             }
         }
+        let bounced = epochs
+            .iter()
+            .filter(|(id, epoch)| self.epochs.get(id).is_some_and(|before| before != *epoch))
+            .map(|(id, _)| *id)
+            .collect();
         self.ctx.live = live;
+        self.epochs = epochs;
         self.channel.set_brokers(&self.ctx.live);
+        self.probes.set_brokers(&self.ctx.live, &self.epochs);
+        Ok(bounced)
+    }
+
+    /// A broker's process is gone (its port refuses connections) while its session lives on:
+    /// its leaderships move as in a controlled shutdown, now rather than at session expiry.
+    async fn process_gone(&mut self, id: i32, epoch: i64) -> Result<(), ZkError> {
+        if self.epochs.get(&id) != Some(&epoch) || self.shutting_down.contains(&id) {
+            return Ok(());
+        }
+        tracing::warn!(
+            broker = id,
+            "moving the leaderships of a broker whose process is gone, before its session expires"
+        );
+        self.move_leaderships_off(id, "process gone").await?;
         Ok(())
     }
 
@@ -302,12 +336,21 @@ impl Active {
 
     async fn brokers_changed(&mut self, ids: &[i32]) -> Result<(), ZkError> {
         let before = self.ctx.live_ids();
-        self.set_live(ids).await?;
+        let bounced = self.set_live(ids).await?;
         let after = self.ctx.live_ids();
+        // A restarted broker lost what its old process led and followed (Kafka's bounced
+        // brokers): first as a failure, then as a start.
+        for id in &bounced {
+            tracing::info!(broker = id, "broker restarted under a new registration");
+            if !self.shutting_down.contains(id) {
+                self.move_leaderships_off(*id, "restarted").await?;
+            }
+        }
         // A broker that went (or came back) is no longer shutting down.
         self.shutting_down
-            .retain(|id| after.contains(id) && before.contains(id));
-        let added: Vec<i32> = after.difference(&before).copied().collect();
+            .retain(|id| after.contains(id) && before.contains(id) && !bounced.contains(id));
+        let mut added: Vec<i32> = after.difference(&before).copied().collect();
+        added.extend(&bounced);
         let removed: Vec<i32> = before.difference(&after).copied().collect();
         if added.is_empty() && removed.is_empty() {
             return Ok(());
@@ -557,7 +600,9 @@ impl Active {
     async fn command(&mut self, command: ControllerCommand) -> Result<(), ZkError> {
         match command {
             ControllerCommand::ControlledShutdown { broker_id, reply } => {
-                let remaining = self.controlled_shutdown(broker_id).await?;
+                let remaining = self
+                    .move_leaderships_off(broker_id, "controlled shutdown")
+                    .await?;
                 let _ = reply.send(remaining);
             }
             ControllerCommand::ElectLeaders {

@@ -4,21 +4,26 @@
 //! clients switch leaders before the broker goes instead of after its session expires.
 //! Partitions with nobody else in the ISR stay where they are and are reported back (as in
 //! Kafka, partitions with a single replica are left out: nobody could take them over).
+//!
+//! The same moves serve a broker whose process is gone before its session expired (see
+//! `liveness`) and a broker that restarted under a new registration.
 
 use super::context::{elect, Decision, NO_LEADER};
 use super::Active;
 use crate::zk::ZkError;
 
 impl Active {
-    /// Moves `broker`'s leaderships away; returns the partitions it still leads.
-    pub(super) async fn controlled_shutdown(
+    /// Moves `broker`'s leaderships away (`why` says why, for the log); returns the
+    /// partitions it still leads.
+    pub(super) async fn move_leaderships_off(
         &mut self,
         broker: i32,
+        why: &'static str,
     ) -> Result<Vec<(String, i32)>, ZkError> {
         if !self.ctx.live.contains_key(&broker) {
             return Ok(Vec::new());
         }
-        tracing::info!(broker, "controlled shutdown requested");
+        tracing::info!(broker, why, "moving leaderships off a broker");
         self.shutting_down.insert(broker);
         let eligible = self.eligible();
         let (unclean, epoch) = (false, self.fence.epoch);
@@ -64,7 +69,8 @@ impl Active {
             broker,
             moved = changed.len(),
             remaining = remaining.len(),
-            "controlled shutdown handled"
+            why,
+            "leaderships moved off a broker"
         );
         Ok(remaining)
     }

@@ -69,6 +69,10 @@ impl GroupCoordinator {
         // not.
         let make = || Group::new(group_id);
         let create = (generation < 0).then_some(&make as &dyn Fn() -> Group);
+        let partitions: Vec<TopicPartition> = commits
+            .iter()
+            .map(|c| (c.topic.clone(), c.partition))
+            .collect();
         let appended = self
             .with_group(broker, group_id, create, |cell, slot| {
                 slot.group
@@ -79,30 +83,36 @@ impl GroupCoordinator {
                         tracing::warn!(group = group_id, %error, "appending offsets failed");
                         WriteFailed::from(&error).for_commit()
                     })?;
+                slot.commits_started(&partitions);
                 Ok((cell.clone(), appended))
             })?
             .unwrap_or(Err(ErrorCode::IllegalGeneration));
         let (cell, appended) = appended?;
         let at = appended.base_offset;
-        replication::replicated(appended, self.config.offsets_commit_timeout)
-            .await
-            .map_err(|failed| {
-                tracing::warn!(group = group_id, %failed, "offsets not replicated");
-                failed.for_commit()
-            })?;
-        let mut slot = cell.lock();
-        // Deleted or unloaded meanwhile: the commit is in the log all the same.
-        if !cell.is_removed() {
-            for c in commits {
-                slot.offset_written((c.topic, c.partition), Some(c.value), at);
+        let replicated =
+            replication::replicated(appended, self.config.offsets_commit_timeout).await;
+        {
+            let mut slot = cell.lock();
+            slot.commits_settled(&partitions);
+            // Deleted or unloaded meanwhile: the commit is in the log all the same.
+            if replicated.is_ok() && !cell.is_removed() {
+                for c in commits {
+                    slot.offset_written((c.topic, c.partition), Some(c.value), at);
+                }
             }
         }
-        Ok(())
+        cell.announce_settled();
+        replicated.map_err(|failed| {
+            tracing::warn!(group = group_id, %failed, "offsets not replicated");
+            failed.for_commit()
+        })
     }
 
     /// Committed offsets of a group: the partitions asked for (`None`: all of them), or the
-    /// coordinator's error.
-    pub fn fetch(
+    /// coordinator's error. Waits (within `offsets.commit.timeout.ms`) for commits of those
+    /// partitions still being replicated, so that what it answers includes every commit
+    /// already acknowledged or about to be.
+    pub async fn fetch(
         &self,
         broker: &Broker,
         group_id: &str,
@@ -119,10 +129,24 @@ impl GroupCoordinator {
                 .map(|(tp, v)| (tp.clone(), Some(v.clone())))
                 .collect(),
         };
-        let found = self.with_group(broker, group_id, None, |_, slot| {
-            answer(Some(&slot.group.offsets))
-        })?;
-        Ok(found.unwrap_or_else(|| answer(None)))
+        let deadline = tokio::time::Instant::now() + self.config.offsets_commit_timeout;
+        loop {
+            let found = self.with_group(broker, group_id, None, |cell, slot| {
+                let settled = cell.watch_settled();
+                if slot.commit_pending(wanted) && tokio::time::Instant::now() < deadline {
+                    Err(settled)
+                } else {
+                    Ok(answer(Some(&slot.group.offsets)))
+                }
+            })?;
+            match found {
+                None => return Ok(answer(None)),
+                Some(Ok(offsets)) => return Ok(offsets),
+                Some(Err(mut settled)) => {
+                    let _ = tokio::time::timeout_at(deadline, settled.changed()).await;
+                }
+            }
+        }
     }
 
     /// Deletes an empty group: tombstones for its offsets and its metadata, then forgets it.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ferry_kafka_protocol::ErrorCode;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::group::{Group, JoinResult, SyncResult};
 use super::records::OffsetValue;
@@ -28,6 +28,11 @@ pub struct Slot {
     /// commit enters the cache only once replicated, so two commits of one partition may
     /// complete out of log order; the one later in the log wins, as it does on a reload.
     written_at: HashMap<TopicPartition, i64>,
+    /// Commits appended and not yet replicated, per partition. OffsetFetch waits for them: a
+    /// member taking a partition over in a rebalance must not read the offset from before a
+    /// commit its previous owner is about to be told succeeded (it would consume that record
+    /// again).
+    pending: HashMap<TopicPartition, usize>,
 }
 
 impl Slot {
@@ -38,6 +43,40 @@ impl Slot {
             joins: HashMap::new(),
             syncs: HashMap::new(),
             written_at: HashMap::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Commits of `partitions` were appended and wait for replication.
+    pub fn commits_started<'a>(
+        &mut self,
+        partitions: impl IntoIterator<Item = &'a TopicPartition>,
+    ) {
+        for tp in partitions {
+            *self.pending.entry(tp.clone()).or_default() += 1;
+        }
+    }
+
+    /// Commits of `partitions` were answered (replicated or failed).
+    pub fn commits_settled<'a>(
+        &mut self,
+        partitions: impl IntoIterator<Item = &'a TopicPartition>,
+    ) {
+        for tp in partitions {
+            if let Some(count) = self.pending.get_mut(tp) {
+                *count -= 1;
+                if *count == 0 {
+                    self.pending.remove(tp);
+                }
+            }
+        }
+    }
+
+    /// Whether a commit of one of `wanted` (`None`: any partition) is still in flight.
+    pub fn commit_pending(&self, wanted: Option<&[TopicPartition]>) -> bool {
+        match wanted {
+            None => !self.pending.is_empty(),
+            Some(wanted) => wanted.iter().any(|tp| self.pending.contains_key(tp)),
         }
     }
 
@@ -105,6 +144,8 @@ pub struct Cell {
     pub partition: i32,
     slot: Mutex<Slot>,
     removed: AtomicBool,
+    /// Counts settled commits, so that an OffsetFetch waiting for one wakes up.
+    settled: watch::Sender<u64>,
 }
 
 impl Cell {
@@ -113,7 +154,19 @@ impl Cell {
             partition,
             slot: Mutex::new(Slot::new(partition, group)),
             removed: AtomicBool::new(false),
+            settled: watch::channel(0).0,
         })
+    }
+
+    /// A receiver that sees the next settled commit; take it with the lock held, before
+    /// checking [`Slot::commit_pending`], so that no settlement is missed.
+    pub fn watch_settled(&self) -> watch::Receiver<u64> {
+        self.settled.subscribe()
+    }
+
+    /// Wakes the OffsetFetches waiting for commits; call after [`Slot::commits_settled`].
+    pub fn announce_settled(&self) {
+        self.settled.send_modify(|count| *count += 1);
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Slot> {
@@ -159,6 +212,21 @@ mod tests {
         assert!(!slot.group.offsets.contains_key(&tp(1)));
         slot.offset_written(tp(1), Some(at(4)), 10);
         assert_eq!(slot.group.offsets[&tp(1)].offset, 4);
+    }
+
+    #[test]
+    fn a_partition_is_pending_until_every_commit_of_it_settles() {
+        let mut slot = Slot::new(0, Group::new("g"));
+        slot.commits_started(&[tp(0), tp(1)]);
+        slot.commits_started(&[tp(0)]);
+        assert!(slot.commit_pending(None));
+        assert!(slot.commit_pending(Some(&[tp(0)])));
+        assert!(!slot.commit_pending(Some(&[tp(2)])));
+        slot.commits_settled(&[tp(0), tp(1)]);
+        assert!(slot.commit_pending(Some(&[tp(0)])));
+        assert!(!slot.commit_pending(Some(&[tp(1)])));
+        slot.commits_settled(&[tp(0)]);
+        assert!(!slot.commit_pending(None));
     }
 
     #[tokio::test]

@@ -201,6 +201,11 @@ pub async fn stop_replica(
             .into_iter()
             .map(|(tp, delete)| {
                 b.replica_manager.stop(&tp);
+                // A replica no longer hosted here coordinates no group any more.
+                if tp.topic == crate::groups::OFFSETS_TOPIC {
+                    b.groups
+                        .partition_leadership_changed(&b, tp.partition, false);
+                }
                 let code = match b.replicas.stop_partition(&tp, delete) {
                     Ok(()) => ErrorCode::None,
                     Err(error) => {

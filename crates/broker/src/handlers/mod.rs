@@ -192,7 +192,7 @@ pub async fn handle(
         RequestBody::Heartbeat(r) => heartbeat::handle(broker, r).into(),
         RequestBody::LeaveGroup(r) => leave_group::handle(broker, r, version).into(),
         RequestBody::OffsetCommit(r) => offset_commit::handle(broker, r).await.into(),
-        RequestBody::OffsetFetch(r) => offset_fetch::handle(broker, r, version).into(),
+        RequestBody::OffsetFetch(r) => offset_fetch::handle(broker, r, version).await.into(),
         RequestBody::ListGroups(r) => list_groups::handle(broker, r).into(),
         RequestBody::DescribeGroups(r) => describe_groups::handle(broker, r).into(),
         RequestBody::DeleteGroups(r) => delete_groups::handle(broker, r).into(),

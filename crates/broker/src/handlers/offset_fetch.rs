@@ -14,24 +14,25 @@ use ferry_kafka_protocol::ErrorCode;
 use crate::broker::Broker;
 use crate::groups::OffsetValue;
 
-pub fn handle(broker: &Broker, request: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+pub async fn handle(
+    broker: &Broker,
+    request: OffsetFetchRequest,
+    version: i16,
+) -> OffsetFetchResponse {
     if version >= 8 {
-        let groups = request
-            .groups
-            .into_iter()
-            .map(|g| {
-                let (topics, error) = match fetch(broker, &g.group_id, g.topics.as_deref()) {
-                    Ok(topics) => (topics, ErrorCode::None),
-                    Err(error) => (Vec::new(), error),
-                };
-                OffsetFetchResponseGroup {
-                    topics,
-                    error_code: error.code(),
-                    group_id: g.group_id,
-                    ..Default::default()
-                }
-            })
-            .collect();
+        let mut groups = Vec::with_capacity(request.groups.len());
+        for g in request.groups {
+            let (topics, error) = match fetch(broker, &g.group_id, g.topics.as_deref()).await {
+                Ok(topics) => (topics, ErrorCode::None),
+                Err(error) => (Vec::new(), error),
+            };
+            groups.push(OffsetFetchResponseGroup {
+                topics,
+                error_code: error.code(),
+                group_id: g.group_id,
+                ..Default::default()
+            });
+        }
         return OffsetFetchResponse {
             groups,
             ..Default::default()
@@ -39,7 +40,7 @@ pub fn handle(broker: &Broker, request: OffsetFetchRequest, version: i16) -> Off
     }
     // v0-1 cannot say null: an empty list there means nothing asked.
     let asked = request.topics.as_deref();
-    match fetch(broker, &request.group_id, asked) {
+    match fetch(broker, &request.group_id, asked).await {
         Ok(topics) => OffsetFetchResponse {
             topics,
             ..Default::default()
@@ -56,7 +57,7 @@ pub fn handle(broker: &Broker, request: OffsetFetchRequest, version: i16) -> Off
     }
 }
 
-fn fetch(
+async fn fetch(
     broker: &Broker,
     group_id: &str,
     topics: Option<&[OffsetFetchRequestTopic]>,
@@ -67,7 +68,10 @@ fn fetch(
             .flat_map(|t| t.partition_indexes.iter().map(|p| (t.name.clone(), *p)))
             .collect()
     });
-    let found = broker.groups.fetch(broker, group_id, wanted.as_deref())?;
+    let found = broker
+        .groups
+        .fetch(broker, group_id, wanted.as_deref())
+        .await?;
     let mut by_topic: BTreeMap<String, Vec<OffsetFetchResponsePartition>> = BTreeMap::new();
     for ((topic, partition), value) in found {
         by_topic

@@ -96,9 +96,17 @@ impl KafkaZk {
 
     /// A live broker's registration.
     pub async fn get_broker(&self, id: i32) -> Result<Option<BrokerInfo>> {
+        Ok(self.get_broker_with_epoch(id).await?.map(|(info, _)| info))
+    }
+
+    /// A live broker's registration and its epoch (the node's czxid: a broker that restarted
+    /// has a new one even when the controller never saw its id missing).
+    pub async fn get_broker_with_epoch(&self, id: i32) -> Result<Option<(BrokerInfo, i64)>> {
         let path = paths::broker(id);
         match self.get(&path).await? {
-            Some((data, _)) => BrokerInfo::decode(id, &path, data.as_deref()).map(Some),
+            Some((data, stat)) => {
+                BrokerInfo::decode(id, &path, data.as_deref()).map(|info| Some((info, stat.czxid)))
+            }
             None => Ok(None),
         }
     }
