@@ -134,6 +134,8 @@ pub struct Broker {
     pub(crate) admin: AdminState,
     /// The listener's quotas, memory pool and limit counters (see [`crate::net`]).
     pub net: Arc<NetState>,
+    /// Traffic and ISR change counters for the metrics page.
+    pub counters: crate::metrics::counters::BrokerCounters,
 }
 
 /// How long to wait between attempts to open a new session after expiry.
@@ -197,6 +199,7 @@ impl Broker {
             registration: Mutex::new(registration),
             admin: AdminState::new(me.clone()),
             net,
+            counters: Default::default(),
         });
         broker
             .replica_manager
@@ -277,6 +280,7 @@ impl Broker {
             if !listed.contains(topic) && zk.get_topic_assignment(topic).await?.is_none() {
                 self.replicas.remove_topic(topic);
                 self.forget_topic_config(topic);
+                self.counters.forget_topic(topic);
                 tracing::info!(%topic, "topic gone from ZooKeeper, no longer served");
             }
         }

@@ -113,6 +113,7 @@ impl Broker {
         self.replica_manager.stop_topic(topic);
         let removal = self.replicas.remove_topic_for_deletion(topic);
         self.forget_topic_config(topic);
+        self.counters.forget_topic(topic);
         match tokio::task::spawn_blocking(move || removal.execute()).await {
             Ok(Ok(dirs)) => tracing::info!(%topic, directories = dirs.len(), "topic data deleted"),
             Ok(Err(error)) => tracing::error!(%topic, %error, "deleting the topic's data failed"),

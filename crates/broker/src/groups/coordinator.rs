@@ -476,6 +476,23 @@ impl GroupCoordinator {
         (error, listed)
     }
 
+    /// Every committed offset of the served groups: (group, topic, partition, offset), for
+    /// the consumer lag metrics.
+    pub fn committed_offsets(&self, broker: &Broker) -> Vec<(String, String, i32, i64)> {
+        let mut offsets = Vec::new();
+        for cell in self.cells(broker) {
+            if cell.is_removed() {
+                continue;
+            }
+            let s = cell.lock();
+            for ((topic, partition), value) in &s.group.offsets {
+                offsets.push((s.group.id.clone(), topic.clone(), *partition, value.offset));
+            }
+        }
+        offsets.sort();
+        offsets
+    }
+
     /// The group's protocol type and selected protocol (SyncGroup v5 repeats them).
     pub fn protocol_of(&self, broker: &Broker, group_id: &str) -> (Option<String>, Option<String>) {
         self.with_group(broker, group_id, None, |_, s| {

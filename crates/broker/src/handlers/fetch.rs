@@ -40,29 +40,38 @@ pub async fn handle(
         let appended = broker.replicas.appended().notified();
         tokio::pin!(appended);
         appended.as_mut().enable();
-        let (responses, bytes) = read_offloaded(broker, &request).await?;
+        let read = read_offloaded(broker, &request).await?;
+        let bytes = read.bytes;
         let enough = bytes >= usize::try_from(request.min_bytes).unwrap_or(0) && bytes > 0;
         // As in Kafka, a partition error is answered at once: waiting would not fix it.
-        let failed = responses
+        let failed = read
+            .responses
             .iter()
             .flat_map(|t| &t.partitions)
             .any(|p| p.error_code != 0);
         let now = tokio::time::Instant::now();
         if enough || failed || request.min_bytes <= 0 || now >= deadline {
-            return Ok(FetchResponse {
-                session_id: 0,
-                responses,
-                ..Default::default()
-            });
+            return Ok(answer(broker, &request, read));
         }
         if tokio::time::timeout_at(deadline, appended).await.is_err() {
             // Timed out: one last read, as the deadline may have passed just as data came.
-            let (responses, _) = read_offloaded(broker, &request).await?;
-            return Ok(FetchResponse {
-                responses,
-                ..Default::default()
-            });
+            let read = read_offloaded(broker, &request).await?;
+            return Ok(answer(broker, &request, read));
         }
+    }
+}
+
+/// The response to a fetch from what it read, counted in the traffic metrics (to a follower
+/// or a consumer) as Kafka counts BytesOutPerSec when it builds the response.
+fn answer(broker: &Broker, request: &FetchRequest, read: Read) -> FetchResponse {
+    let replication = request.replica_id >= 0;
+    for (topic, bytes) in read.sent.iter().filter(|(_, n)| *n > 0) {
+        broker.counters.fetched(topic, *bytes, replication);
+    }
+    FetchResponse {
+        session_id: 0,
+        responses: read.responses,
+        ..Default::default()
     }
 }
 
@@ -70,17 +79,17 @@ pub async fn handle(
 async fn read_offloaded(
     broker: &Arc<Broker>,
     request: &Arc<FetchRequest>,
-) -> Result<(Vec<FetchableTopicResponse>, usize), HandleError> {
+) -> Result<Read, HandleError> {
     let quick = offload::fetch_is_quick(broker, request);
     let request = Arc::clone(request);
-    let read = offload::run(broker, quick, move |b| read_all(b, &request)).await?;
+    let mut read = offload::run(broker, quick, move |b| read_all(b, &request)).await?;
     if read.high_watermark_moved {
         broker.replicas.notify_appended();
     }
-    for (partition, change) in read.isr_changes {
+    for (partition, change) in std::mem::take(&mut read.isr_changes) {
         crate::replica::isr::spawn_write(broker, partition, change);
     }
-    Ok((read.responses, read.bytes))
+    Ok(read)
 }
 
 /// What one pass over the requested partitions read, and what a follower's progress changed.
@@ -88,6 +97,8 @@ async fn read_offloaded(
 struct Read {
     responses: Vec<FetchableTopicResponse>,
     bytes: usize,
+    /// Bytes read per topic (for the traffic counters, once answered).
+    sent: Vec<(String, usize)>,
     high_watermark_moved: bool,
     isr_changes: Vec<(Arc<Partition>, IsrChange)>,
 }
@@ -123,6 +134,7 @@ fn read_all(broker: &Broker, request: &FetchRequest) -> Read {
                         &mut out,
                     );
                     let n = data.records.as_ref().map_or(0, |r| r.len());
+                    out.sent.push((topic.topic.clone(), n));
                     budget = budget.saturating_sub(n);
                     total += n;
                     data

@@ -219,6 +219,10 @@ fn append(
     let mut records = records.unwrap_or_default().to_vec();
     let appended = producers.append(log, &mut records, leader_epoch, now_ms())?;
     leader.appended_as_leader();
+    if let Appended::New(info) = &appended {
+        let messages = info.log_end_offset - info.base_offset;
+        broker.counters.produced(topic, records.len(), messages);
+    }
     let required = match appended {
         Appended::New(info) => info.log_end_offset,
         Appended::Duplicate(original) => original.last_offset + 1,

@@ -19,7 +19,11 @@ pub fn spawn_write(broker: &Arc<Broker>, partition: Arc<Partition>, change: IsrC
     let broker = Arc::downgrade(broker);
     tokio::spawn(async move {
         let Some(b) = broker.upgrade() else { return };
+        let before = partition.assigned().isr.len();
         let written = write(&b, &partition, &change).await;
+        if written.is_some() {
+            b.counters.isr_changed(change.new_isr.len() < before);
+        }
         partition.isr_change_done(&change, written);
         // A smaller ISR may have moved the high watermark.
         b.replicas.notify_appended();

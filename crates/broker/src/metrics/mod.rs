@@ -3,6 +3,15 @@
 //! (`kafka.server:type=socket-server-metrics` -> `kafka_server_socket_server_metrics_*`,
 //! `kafka.network:type=SocketServer` -> `kafka_network_socketserver_*`), and ferry's own
 //! counters of limits reached, labelled by the configuration key that sets the limit.
+//!
+//! | file | figures |
+//! |---|---|
+//! | this file | the page; connections, memory pool, limits, request times per API |
+//! | `counters` | traffic per topic, ISR shrinks and expands (bumped by the request paths) |
+//! | `gauges` | partitions, leaders, under-replicated and offline partitions, the active controller, log sizes, consumer lag (read at each scrape) |
+
+pub mod counters;
+mod gauges;
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -106,5 +115,9 @@ pub fn prometheus(broker: &Broker) -> String {
             let _ = writeln!(out, "{name}{{request=\"{}\"}} {max_ms}", api.name());
         }
     }
+    broker.counters.write_prometheus(&mut out);
+    gauges::write_replication(&mut out, broker);
+    gauges::write_logs(&mut out, broker);
+    gauges::write_group_lag(&mut out, broker);
     out
 }
