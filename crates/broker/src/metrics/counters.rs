@@ -15,6 +15,9 @@ struct TopicTraffic {
     replication_bytes_out: AtomicU64,
 }
 
+/// Which counter of a topic's traffic a series shows.
+type TrafficField = fn(&TopicTraffic) -> &AtomicU64;
+
 /// The broker's counters; see the module docs.
 #[derive(Default)]
 pub struct BrokerCounters {
@@ -85,7 +88,7 @@ impl BrokerCounters {
             .iter()
             .map(|(t, c)| (t.clone(), Arc::clone(c)))
             .collect();
-        let series: [(&str, fn(&TopicTraffic) -> &AtomicU64); 4] = [
+        let series: [(&str, TrafficField); 4] = [
             ("bytesin", |t| &t.bytes_in),
             ("messagesin", |t| &t.messages_in),
             ("bytesout", |t| &t.bytes_out),
