@@ -76,6 +76,8 @@ pub fn write_replication(out: &mut String, broker: &Broker) {
 
 /// A hosted log's size in bytes, end offset and start offset.
 type LogFigures = (u64, i64, i64);
+/// One of a log's figures, for a series.
+type LogFigure = fn(&LogFigures) -> i128;
 
 /// `kafka.log:type=Log,name=Size|LogEndOffset|LogStartOffset,topic=T,partition=P`.
 pub fn write_logs(out: &mut String, broker: &Broker) {
@@ -95,7 +97,7 @@ pub fn write_logs(out: &mut String, broker: &Broker) {
         })
         .collect();
     logs.sort_by(|a, b| a.0.cmp(&b.0));
-    let series: [(&str, fn(&LogFigures) -> i128); 3] = [
+    let series: [(&str, LogFigure); 3] = [
         ("size", |v| i128::from(v.0)),
         ("logendoffset", |v| i128::from(v.1)),
         ("logstartoffset", |v| i128::from(v.2)),
