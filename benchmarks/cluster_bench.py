@@ -9,10 +9,12 @@ build, fresh data directories, free ports), by two clients side by side: `ferry 
    replication factor 3, acks=all (every record on all three brokers before it is
    acknowledged): produce throughput (100 B, 1 KiB) and end-to-end latency at 50,000
    records/s from each record's intended send time (as broker_bench.py measures it).
-3. Failover, with an idempotent confluent-kafka producer (acks=all) sending continuously to
-   a partition with replication factor 3: the leader stopped with SIGTERM (controlled
-   shutdown) and killed with kill -9 (found dead when its ZooKeeper session expires:
-   `zookeeper.session.timeout.ms`, set here to 6000 ms), each timed from the signal to the
+3. Failover, with default settings (`zookeeper.session.timeout.ms` 18000), an idempotent
+   confluent-kafka producer (acks=all) sending continuously to a partition with replication
+   factor 3: its leader stopped with SIGTERM (controlled shutdown); killed with kill -9 (the
+   controller finds its port closed and moves its leaderships); and the controller's own
+   broker killed with kill -9 while leading the partition (nobody may take over as
+   controller before its ZooKeeper session expires). Each is timed from the signal to the
    first acknowledgement of a record sent after it.
 
 Figures only; nothing here passes or fails. The throughput runs share one disk; see
@@ -24,6 +26,7 @@ broker_bench.py for what bounds them on these machines.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import signal
 import subprocess
@@ -36,7 +39,6 @@ from broker_bench import (LOAD_DIR, TARGET, BrokerMetrics, PeakRss, create_topic
                           latency_runs, rdkafka_throughput, rss_mib, run, wait_for_broker,
                           ferry_perf_throughput)
 
-SESSION_TIMEOUT_MS = 6000
 
 
 class Cluster:
@@ -65,7 +67,6 @@ class Cluster:
             f"broker.id={i}\nlisteners=PLAINTEXT://127.0.0.1:{self.ports[i]}\n"
             f"log.dirs={self.workdir / f'broker{i}'}\n"
             f"zookeeper.connect=127.0.0.1:{self.keeper_port}/kafka\n"
-            f"zookeeper.session.timeout.ms={SESSION_TIMEOUT_MS}\n"
             f"offsets.topic.num.partitions=4\nferry.http.port={self.http_ports[i]}\n")
         return path
 
@@ -78,13 +79,19 @@ class Cluster:
     def bootstrap(self) -> str:
         return ",".join(f"127.0.0.1:{p}" for p in self.ports.values())
 
-    def leader_of(self, topic: str) -> int:
+    def leader_of(self, topic: str, partition: int = 0) -> int:
         out = run(self.ferry, "topics", "--bootstrap-server", self.bootstrap, "--describe",
                   "--topic", topic)
         for line in out.splitlines():
-            if "Partition: 0" in line:
+            if f"Partition: {partition}\t" in line or line.endswith(f"Partition: {partition}"):
                 return int(line.split("Leader:")[1].split()[0])
         raise SystemExit(f"no leader in:\n{out}")
+
+    def controller(self) -> int:
+        out = run(self.ferry, "zk-cli", "-server", f"127.0.0.1:{self.keeper_port}", "get",
+                  "/kafka/controller")
+        return json.loads(next(line for line in out.splitlines() if line.startswith("{")))[
+            "brokerid"]
 
     def wait_for_isr(self, topic: str, size: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -110,12 +117,12 @@ class Acks(threading.Thread):
     """An idempotent acks=all producer sending a record every millisecond; keeps, for each
     acknowledged record, when it was sent and when its acknowledgement arrived."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, partition: int) -> None:
         super().__init__(daemon=True)
         from confluent_kafka import Producer
         self.producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True,
                                   "acks": "all", "linger.ms": 0, "message.timeout.ms": 60000})
-        self.topic, self.running, self.acked = topic, True, []
+        self.topic, self.partition, self.running, self.acked = topic, partition, True, []
 
     def run(self) -> None:
         def done(error, message) -> None:
@@ -124,7 +131,7 @@ class Acks(threading.Thread):
                 self.acked.append((sent, time.monotonic()))
         while self.running:
             sent = f"{time.monotonic():.6f}".encode()
-            self.producer.produce(self.topic, sent, partition=0, on_delivery=done)
+            self.producer.produce(self.topic, sent, partition=self.partition, on_delivery=done)
             self.producer.poll(0.001)
         self.producer.flush(60)
 
@@ -146,27 +153,40 @@ class Acks(threading.Thread):
         return max((b - a for a, b in zip(points, points[1:])), default=float("nan"))
 
 
-def failover(cluster: Cluster, how: str) -> None:
-    topic = f"failover-{how}"
-    create_topic(cluster.ferry, cluster.bootstrap, topic, 3)
+def failover(cluster: Cluster, how: str, controller: bool = False) -> None:
+    """`how` (sigterm, kill9) the leader of a partition; with `controller`, a partition the
+    controller leads (kill -9 of the controller's broker), otherwise one it does not."""
+    topic = f"failover-{how}{'-controller' if controller else ''}"
+    run(cluster.ferry, "topics", "--bootstrap-server", cluster.bootstrap, "--create", "--topic",
+        topic, "--partitions", "3", "--replication-factor", "3")
     cluster.wait_for_isr(topic, 3)
-    acks = Acks(cluster.bootstrap, topic)
+    the_controller = cluster.controller()
+    chosen = [p for p in range(3)
+              if (cluster.leader_of(topic, p) == the_controller) == controller]
+    if not chosen:
+        print(f"failover, {how}: no partition led by {'' if controller else 'a non-'}"
+              f"controller broker; skipped")
+        return
+    partition = chosen[0]
+    acks = Acks(cluster.bootstrap, topic, partition)
     acks.start()
     time.sleep(2)
-    leader = cluster.leader_of(topic)
+    leader = cluster.leader_of(topic, partition)
     sent = time.monotonic()
     cluster.processes[leader].send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
     gap = acks.first_after(sent)
     time.sleep(2)
     stall = acks.longest_stall(sent)
-    print(f"failover, leader {how}: first record sent after the signal acknowledged "
-          f"{gap:.2f} s after it; longest time without acknowledgements {stall:.2f} s")
+    whose = "the controller's broker" if controller else "a broker (not the controller)"
+    print(f"failover, {how} of {whose} leading the partition: first record sent after the "
+          f"signal acknowledged {gap:.2f} s after it; longest time without acknowledgements "
+          f"{stall:.2f} s")
     cluster.processes[leader].wait(60)
     acks.running = False
     acks.join(90)
     cluster.start(leader)
-    wait_for_broker(cluster.ports[leader])
-    cluster.wait_for_isr(topic, 3)
+    wait_for_broker(cluster.ports[leader], timeout=120)
+    cluster.wait_for_isr(topic, 3, timeout=120)
 
 
 def main() -> None:
@@ -183,6 +203,7 @@ def main() -> None:
         try:
             failover(cluster, "sigterm")
             failover(cluster, "kill9")
+            failover(cluster, "kill9", controller=True)
         finally:
             cluster.stop()
             shutil.rmtree(workdir, ignore_errors=True)
@@ -239,6 +260,7 @@ def main() -> None:
         print("-- failover")
         failover(cluster, "sigterm")
         failover(cluster, "kill9")
+        failover(cluster, "kill9", controller=True)
     finally:
         cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)

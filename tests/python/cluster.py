@@ -11,6 +11,7 @@ its own port, log directory and server.properties:
     default.replication.factor=3
     offsets.topic.replication.factor=3
     min.insync.replicas=1                      (Kafka's default; `overrides` change any key)
+    controlled.shutdown.retry.backoff.ms=500   (a teardown stops every broker at once)
     (plus kafka_servers.TEST_OVERRIDES: group.initial.rebalance.delay.ms=0,
      offsets.topic.num.partitions=4)
 
@@ -61,6 +62,9 @@ CLUSTER_DEFAULTS = {
     "default.replication.factor": 3,
     "offsets.topic.replication.factor": 3,
     "min.insync.replicas": 1,
+    # When every broker stops at once (a test's teardown), nobody can take the last ones'
+    # leaderships and each retries its controlled shutdown: 0.5 s apart instead of Kafka's 5 s.
+    "controlled.shutdown.retry.backoff.ms": 500,
 }
 
 # Kafka's port, used by a broker on a test host of its own.

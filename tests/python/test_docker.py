@@ -37,8 +37,10 @@ import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Iterable, Optional
@@ -46,7 +48,7 @@ from typing import Iterable, Optional
 import pytest
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
-from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 from cluster import metadata_of  # noqa: E402
@@ -133,7 +135,8 @@ def used_networks() -> list[ipaddress.IPv4Network]:
         out = run(["docker", "network", "inspect", "-f",
                    "{{range .IPAM.Config}}{{.Subnet}} {{end}}", *ids], timeout=30).stdout
         nets += [n for n in out.split() if ":" not in n]
-    routes = run(["ip", "-4", "route", "show"], timeout=30, check=False).stdout
+    routes = (run(["ip", "-4", "route", "show"], timeout=30, check=False).stdout
+              if shutil.which("ip") else "")
     nets += [line.split()[0] for line in routes.splitlines()
              if line and line.split()[0] != "default"]
     parsed = []
@@ -160,7 +163,8 @@ def free_subnet() -> str:
 class ComposeProject:
     """One compose file brought up as a project of its own (`-p <name>`) on its own subnet."""
 
-    def __init__(self, compose: list[str], file: str, image: str, test_name: str) -> None:
+    def __init__(self, compose: list[str], file: str, image: str, test_name: str,
+                 env: Optional[dict] = None) -> None:
         self.compose_command = compose
         self.file = COMPOSE_DIR / file
         self.subnet = free_subnet()
@@ -168,7 +172,10 @@ class ComposeProject:
         self.name = f"ferrytest{slug}{uuid.uuid4().hex[:8]}"
         self.env = {**os.environ, "FERRY_IMAGE": image, "FERRY_SUBNET": self.subnet,
                     "COMPOSE_PROJECT_NAME": self.name}
-        self.env.pop("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS", None)  # the files' default: 6000
+        for name in ("KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS", "KAFKA_CREATE_TOPICS",
+                     "ZOO_4LW_COMMANDS_WHITELIST"):
+            self.env.pop(name, None)  # the compose files' defaults, unless the test says
+        self.env.update(env or {})
         self.last_logs: Optional[str] = None
 
     def __str__(self) -> str:
@@ -213,17 +220,21 @@ class ComposeProject:
 
     def wait_healthy(self, services: Optional[Iterable[str]] = None,
                      timeout: float = HEALTHY_TIMEOUT) -> None:
+        """Until every one of `services` (default all) is running and healthy; fails at once
+        when one has exited, or keeps failing (restarted 3 times by its restart policy)."""
         services = list(services or self.services())
-        wait_until(lambda: all(self.state(s).startswith("running healthy") for s in services),
-                   timeout, interval=0.5,
-                   what=f"{services} to be healthy (now: "
-                        f"{ {s: self._state_or_error(s) for s in services} })")
-
-    def _state_or_error(self, service: str) -> str:
-        try:
-            return self.state(service)
-        except AssertionError as error:
-            return str(error)[:200]
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {s: self.state(s) for s in services}
+            broken = {s: state for s, state in states.items()
+                      if state.startswith(("exited", "dead"))
+                      or int(state.rsplit("restarts=", 1)[1]) >= 3}
+            assert not broken, f"{self}: containers failed: {broken}"
+            if all(state.startswith("running healthy") for state in states.values()):
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{self}: {services} not healthy after {timeout} s: {states}")
+            time.sleep(0.5)
 
     def restart_counts(self) -> dict[str, int]:
         return {s: int(inspect(self.container(s), "{{.RestartCount}}"))
@@ -268,12 +279,13 @@ class ComposeProject:
 
 @pytest.fixture
 def compose_project(request, compose_command, ferry_image):
-    """`compose_project("cluster.yml")`: a project of the test's own (not started yet), taken
-    down with its volumes at teardown; failing reports show its containers' logs."""
+    """`compose_project("cluster.yml", env={...})`: a project of the test's own (not started
+    yet; `env`: variables for the compose file), taken down with its volumes at teardown;
+    failing reports show its containers' logs."""
     projects: list[ComposeProject] = []
 
-    def make(file: str) -> ComposeProject:
-        project = ComposeProject(compose_command, file, ferry_image, request.node.name)
+    def make(file: str, env: Optional[dict] = None) -> ComposeProject:
+        project = ComposeProject(compose_command, file, ferry_image, request.node.name, env)
         projects.append(project)
         # conftest.py's report hook shows `log_tail()` of what the test lists here.
         request.node.__dict__.setdefault("kafka_servers", []).append(project)
@@ -367,6 +379,31 @@ def create_topic(bootstrap: str, topic: str) -> None:
     admin.create_topics([new], operation_timeout=30)[topic].result(timeout=60)
 
 
+def four_letter(host: str, word: str, port: int = 2181) -> str:
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(word.encode())
+        chunks = []
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def admin_command(host: str, command: str) -> dict:
+    """The keeper's admin HTTP server (port 8080): /commands/<command>."""
+    with urllib.request.urlopen(f"http://{host}:8080/commands/{command}", timeout=5) as answer:
+        return json.loads(answer.read())
+
+
+def topic_partitions(zk, topic: str) -> Optional[dict[int, list[int]]]:
+    """/brokers/topics/T: partition -> replicas (None while the topic does not exist)."""
+    from kazoo.exceptions import NoNodeError
+    try:
+        data, _ = zk.retry(zk.get, f"/brokers/topics/{topic}")
+    except NoNodeError:
+        return None
+    return {int(p): r for p, r in json.loads(data)["partitions"].items()}
+
+
 def kcat_binary() -> str:
     found = shutil.which("kcat") or shutil.which("kafkacat")
     if found is None:
@@ -405,7 +442,8 @@ def reads_by_position(reads: list[Read]) -> dict[tuple, bytes]:
 # ----- the tests ------------------------------------------------------------------------------
 
 def test_standalone_container_serves_kafka_and_zookeeper_clients_as_uid_1000(compose_project):
-    project = compose_project("standalone.yml")
+    project = compose_project("standalone.yml",
+                              env={"KAFKA_CREATE_TOPICS": "docker-created:2:1"})
     project.up()
     project.wait_healthy(["ferry"])
     ip = project.ip(10)
@@ -419,11 +457,12 @@ def test_standalone_container_serves_kafka_and_zookeeper_clients_as_uid_1000(com
     # kcat: produce keyed records, consume them back.
     kcat = kcat_binary()
     lines = [f"k{i}:value {i}" for i in range(20)]
-    produced = subprocess.run([kcat, "-P", "-b", f"{ip}:9092", "-t", "docker-kcat", "-K:",
-                               "-X", "acks=all"], input="\n".join(lines) + "\n",
+    produced = subprocess.run([kcat, "-P", "-b", f"{ip}:9092", "-t", "docker-kcat", "-p", "0",
+                               "-K:", "-X", "acks=all"], input="\n".join(lines) + "\n",
                               capture_output=True, text=True, timeout=60)
     assert produced.returncode == 0, produced.stderr
-    consumed = run([kcat, "-C", "-b", f"{ip}:9092", "-t", "docker-kcat", "-o", "beginning",
+    consumed = run([kcat, "-C", "-b", f"{ip}:9092", "-t", "docker-kcat", "-p", "0",
+                    "-o", "beginning",
                     "-e", "-f", "%k:%s\n"], timeout=60)
     assert consumed.stdout.splitlines() == lines, consumed.stderr
 
@@ -449,6 +488,10 @@ def test_standalone_container_serves_kafka_and_zookeeper_clients_as_uid_1000(com
         assert len(ids) == 1, ids
         registration = json.loads(zk.get(f"/brokers/ids/{ids[0]}")[0])
         assert f"PLAINTEXT://{ip}:9092" in registration["endpoints"], registration
+        # KAFKA_CREATE_TOPICS: created once the broker was up.
+        created = wait_until(lambda: topic_partitions(zk, "docker-created"), 60, interval=0.5,
+                             what="KAFKA_CREATE_TOPICS' topic docker-created")
+        assert sorted(created) == [0, 1] and all(len(r) == 1 for r in created.values()), created
 
     # The data is in the named volume, owned by the container's user.
     volume = f"{project.name}_data"
@@ -466,17 +509,36 @@ def test_standalone_container_serves_kafka_and_zookeeper_clients_as_uid_1000(com
 @pytest.mark.fault
 def test_cluster_compose_keeps_acknowledged_records_through_a_leader_kill_and_a_restart(
         compose_project):
-    project = compose_project("cluster.yml")
+    project = compose_project("cluster.yml",
+                              env={"KAFKA_CREATE_TOPICS": "docker-created:3:3,docker-two:1:2"})
     project.up()
     project.wait_healthy()
     brokers = {i: project.ip(20 + i) for i in (1, 2, 3)}
     bootstrap = ",".join(f"{ip}:9092" for ip in brokers.values())
-    keepers = ",".join(f"{project.ip(10 + i)}:2181" for i in (1, 2, 3))
+    keeper_ips = [project.ip(10 + i) for i in (1, 2, 3)]
+    keepers = ",".join(f"{ip}:2181" for ip in keeper_ips)
     topic = "docker-cluster"
+
+    # Every keeper serves: the four-letter words ZOO_4LW_COMMANDS_WHITELIST allows, one leader,
+    # and the admin server on 8080.
+    modes = []
+    for ip in keeper_ips:
+        assert four_letter(ip, "ruok") == "imok"
+        mntr = dict(line.split("\t", 1) for line in four_letter(ip, "mntr").splitlines()
+                    if "\t" in line)
+        modes.append(mntr["zk_server_state"])
+        assert admin_command(ip, "ruok")["error"] is None
+    assert sorted(modes) == ["follower", "follower", "leader"], modes
 
     with zookeeper(keepers) as zk:
         zk.create("/docker-cluster/kept", b"before the restart", makepath=True)
         wait_for_metadata(brokers)
+        # KAFKA_CREATE_TOPICS (given to every broker): created once, as asked.
+        for name, partitions, replicas in (("docker-created", 3, 3), ("docker-two", 1, 2)):
+            created = wait_until(lambda name=name: topic_partitions(zk, name), 60, interval=0.5,
+                                 what=f"KAFKA_CREATE_TOPICS' topic {name}")
+            assert sorted(created) == list(range(partitions)), created
+            assert all(len(set(r)) == replicas for r in created.values()), created
         create_topic(bootstrap, topic)
         wait_for_isr(zk, topic, 3)
 
