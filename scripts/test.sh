@@ -3,7 +3,8 @@
 # Debian machine (as root, or with sudo for the one-time package install).
 #
 #   1. installs what the tests need, once: Debian's zookeeper + zookeeper-bin (the reference
-#      server and zkCli.sh) and the Python packages in tests/python/requirements.txt;
+#      server and zkCli.sh), kafkacat, chromium + chromium-driver (the web console's browser
+#      test) and the Python packages in tests/python/requirements.txt;
 #   2. cargo fmt --check, clippy -D warnings, builds the ferry binary (target/debug/ferry);
 #   3. cargo test --workspace, then the Python compatibility, differential, crash and
 #      adversarial tests (python -m pytest tests/python; extra arguments to this script go to
@@ -18,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(zookeeper zookeeper-bin kafkacat)
+APT_PACKAGES=(zookeeper zookeeper-bin kafkacat chromium chromium-driver)
 FAILED=()
 
 section() { printf '\n===== %s =====\n' "$*"; }

@@ -345,6 +345,29 @@ def test_compacted_topics_are_compacted(kafka_factory, topic_name) -> None:
 
 # ----- partitions ---------------------------------------------------------------------------
 
+def test_kafka_python_describes_log_dir_sizes(kafka, topic_name) -> None:
+    """DescribeLogDirs (kafka-log-dirs.sh, the consoles' topic sizes): each partition's log size
+    grows with what is produced to it, and a topic filter answers only that topic."""
+    create(kafka, topic_name, partitions=2)
+    produce(kafka, topic_name, 20, partition=1, size=100)
+    client = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    try:
+        def sizes(topic_partitions=None) -> dict[tuple[str, int], int]:
+            [answer] = client.describe_log_dirs(topic_partitions)
+            [log_dir] = answer["log_dirs"]
+            assert log_dir["error_code"] == 0
+            return {(t["name"], p["partition_index"]): p["partition_size"]
+                    for t in log_dir["topics"] for p in t["partitions"]}
+
+        every = sizes()
+        assert every[(topic_name, 0)] == 0
+        assert every[(topic_name, 1)] > 20 * 100
+        only = sizes({topic_name: [1]})
+        assert list(only) == [(topic_name, 1)]
+    finally:
+        client.close()
+
+
 def test_create_partitions_then_produce_and_consume(kafka, topic_name) -> None:
     create(kafka, topic_name, partitions=1)
     client = admin(kafka)

@@ -31,6 +31,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("override {0:?} is not key=value")]
     BadOverride(String),
+    #[error("invalid console settings: {0}")]
+    Console(#[from] ferry_console::SettingsError),
 }
 
 /// Where the broker listens and what it tells clients to connect to.
@@ -57,8 +59,11 @@ pub struct BrokerConfig {
     /// partitions a topic may be created with or grown to. Each partition is znodes and a log
     /// directory made in one request, and a topic's assignment must fit in one znode.
     pub max_partitions_per_topic: i32,
-    /// `ferry.http.port` (ferry's own key; unset: off): where the broker serves `/metrics`.
+    /// `ferry.http.port` (ferry's own key; unset: off): where the broker serves `/metrics` and
+    /// the web console.
     pub http_port: Option<u16>,
+    /// The web console (`ferry.console.*`).
+    pub console: ferry_console::ConsoleSettings,
     /// The socket server's limits (`socket.request.max.bytes`, `max.connections`, ...).
     pub socket: SocketSettings,
     /// The group coordinator's settings.
@@ -207,6 +212,7 @@ const TYPED: &[&str] = &[
 /// log manager setting (see [`crate::topic_config::defs`]).
 fn is_typed(key: &str) -> bool {
     TYPED.contains(&key)
+        || ferry_console::is_console_key(key)
         || crate::net::settings::KEYS.contains(&key)
         || crate::replica::settings::KEYS.contains(&key)
         || defs::broker_key_def(key).is_some()
@@ -374,6 +380,9 @@ impl BrokerConfig {
                 .get("ferry.http.port")
                 .map(|v| v.parse().map_err(|e| invalid("ferry.http.port", v, e)))
                 .transpose()?,
+            console: ferry_console::ConsoleSettings::from_lookup(|k| {
+                props.get(k).map(String::as_str)
+            })?,
             socket: SocketSettings::from_properties(props)?,
             groups: GroupSettings::from_properties(props)?,
             replication: ReplicationSettings::from_properties(props)?,

@@ -27,6 +27,8 @@ use crate::standalone_cmd::StandaloneArgs;
 const DEFAULT_DATA_DIR: &str = "/data";
 const KAFKA_PORT: u16 = 9092;
 const KEEPER_PORT: u16 = 2181;
+/// The standalone container's web console and /metrics (the keeper's admin port elsewhere).
+const HTTP_PORT: u16 = 8080;
 /// How long `KAFKA_CREATE_TOPICS` keeps trying (the other brokers of a replication factor may
 /// start later).
 const CREATE_TOPICS_FOR: Duration = Duration::from_secs(600);
@@ -102,6 +104,7 @@ pub fn run(args: ContainerArgs) -> anyhow::Result<ExitCode> {
                 data_dir: data,
                 keeper_port: KEEPER_PORT,
                 broker_port: KAFKA_PORT,
+                http_port: HTTP_PORT,
                 overrides: text.lines().map(str::to_string).collect(),
             })
         }

@@ -67,7 +67,11 @@ impl NodeConfig {
 fn split(text: &str) -> (String, String) {
     let (mut keeper, mut broker) = (String::new(), String::new());
     for (key, value) in parse_properties(text) {
-        let side = if is_keeper_key(&key) {
+        // Both halves serve the console, with the same account.
+        if ferry_console::is_console_key(&key) {
+            keeper.push_str(&format!("{key}={value}\n"));
+        }
+        let side = if is_keeper_key(&key) && !ferry_console::is_console_key(&key) {
             &mut keeper
         } else {
             &mut broker

@@ -28,6 +28,9 @@ pub struct StandaloneArgs {
     /// The Kafka port.
     #[arg(long, default_value_t = 9092)]
     pub(crate) broker_port: u16,
+    /// Where the web console (/console) and the Prometheus page (/metrics) are served.
+    #[arg(long, default_value_t = 8080)]
+    pub(crate) http_port: u16,
     /// A broker setting (`server.properties` key) over the embedded defaults; repeatable.
     #[arg(long = "override", value_name = "KEY=VALUE")]
     pub(crate) overrides: Vec<String>,
@@ -55,11 +58,12 @@ async fn run_async(args: StandaloneArgs) -> anyhow::Result<()> {
     let properties = format!(
         "listeners=PLAINTEXT://0.0.0.0:{}\nadvertised.listeners=PLAINTEXT://127.0.0.1:{}\n\
          log.dirs={}\nzookeeper.connect=127.0.0.1:{}\nzookeeper.session.timeout.ms=6000\n\
-         offsets.topic.replication.factor=1\n",
+         offsets.topic.replication.factor=1\nferry.http.port={}\n",
         args.broker_port,
         args.broker_port,
         args.data_dir.join("kafka").display(),
         args.keeper_port,
+        args.http_port,
     );
     let mut properties = parse_properties(&properties);
     apply_overrides(&mut properties, &args.overrides)?;

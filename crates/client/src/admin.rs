@@ -316,6 +316,28 @@ impl Client {
                 .collect(),
         })
     }
+
+    /// The size in bytes of each partition log broker `broker_id` holds (DescribeLogDirs):
+    /// (topic, partition) -> bytes.
+    pub async fn log_sizes(&self, broker_id: i32) -> Result<BTreeMap<(String, i32), i64>> {
+        let conn = self.broker(broker_id).await?;
+        let response = conn.call(DescribeLogDirsRequest::default()).await?;
+        check(response.error_code, "describing log dirs", None)?;
+        let mut sizes = BTreeMap::new();
+        for dir in response.results {
+            check(
+                dir.error_code,
+                format!("describing log dir {}", dir.log_dir),
+                None,
+            )?;
+            for topic in dir.topics {
+                for p in topic.partitions {
+                    sizes.insert((topic.name.clone(), p.partition_index), p.partition_size);
+                }
+            }
+        }
+        Ok(sizes)
+    }
 }
 
 /// What DescribeCluster reports.

@@ -17,6 +17,7 @@ pub struct ConsumerRecord {
     pub log_append_time: bool,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
+    pub headers: Vec<(Bytes, Option<Bytes>)>,
 }
 
 /// What a fetch of one partition returned.
@@ -69,6 +70,11 @@ pub fn decode_records(data: &[u8], from: i64) -> Result<Vec<ConsumerRecord>> {
                 log_append_time: header.is_log_append_time(),
                 key: record.key.map(Bytes::copy_from_slice),
                 value: record.value.map(Bytes::copy_from_slice),
+                headers: record
+                    .headers()
+                    .into_iter()
+                    .map(|(k, v)| (Bytes::copy_from_slice(k), v.map(Bytes::copy_from_slice)))
+                    .collect(),
             });
         }
     }

@@ -8,7 +8,7 @@
 //! | `client` | bootstrap, metadata, a connection per broker, leaders, controller |
 //! | `produce`, `fetch`, `offsets` | records in and out of partitions; ListOffsets |
 //! | `admin` | topics, partitions, configs, cluster |
-//! | `group`, `member`, `consumer_protocol` | group admin and offsets; membership; range assignor |
+//! | `group`, `group_lag`, `member`, `consumer_protocol` | group admin, offsets and lag; membership; range assignor |
 //!
 //! Every network wait is bounded by [`ClientConfig`]'s timeouts; errors returned by the broker
 //! carry Kafka's error name and the operation they came from.
@@ -20,6 +20,7 @@ pub mod consumer_protocol;
 mod error;
 mod fetch;
 mod group;
+mod group_lag;
 mod member;
 mod offsets;
 mod produce;
@@ -32,6 +33,7 @@ pub use ferry_kafka_protocol::Request;
 pub use ferry_log::Compression;
 pub use fetch::{decode_records, fetch, ConsumerRecord, FetchResult};
 pub use group::{commit_offsets, fetch_offsets, ListedGroup, Offsets};
+pub use group_lag::{GroupPartition, PartitionOwner};
 pub use member::{GroupMember, GroupTimeouts};
 pub use offsets::{EARLIEST, LATEST};
 pub use produce::{

@@ -205,6 +205,21 @@ pub mod perms {
     pub const DELETE: i32 = 8;
     pub const ADMIN: i32 = 16;
     pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
+
+    /// Permissions as zkCli.sh prints them: `cdrwa`, in that order.
+    pub fn letters(bits: i32) -> String {
+        [
+            (CREATE, 'c'),
+            (DELETE, 'd'),
+            (READ, 'r'),
+            (WRITE, 'w'),
+            (ADMIN, 'a'),
+        ]
+        .iter()
+        .filter(|(bit, _)| bits & bit != 0)
+        .map(|(_, letter)| *letter)
+        .collect()
+    }
 }
 
 /// The xids the protocol reserves for frames that are not answers to a numbered request.

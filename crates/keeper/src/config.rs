@@ -21,6 +21,8 @@ pub enum ConfigError {
     },
     #[error("{0} is required")]
     Missing(&'static str),
+    #[error("invalid console settings: {0}")]
+    Console(#[from] ferry_console::SettingsError),
 }
 
 /// One `server.N=host:quorumPort:electionPort[:role][;clientAddr:clientPort]` line.
@@ -94,6 +96,8 @@ pub struct KeeperConfig {
     /// `reconfigEnabled`: whether `reconfig` may change the ensemble (off by default, as in
     /// ZooKeeper 3.5.3+).
     pub reconfig_enabled: bool,
+    /// The web console on the admin port (`ferry.console.*`).
+    pub console: ferry_console::ConsoleSettings,
 }
 
 /// Keys ZooKeeper accepts that Ferry reads but has no use for (yet); no warning for these.
@@ -159,6 +163,7 @@ impl KeeperConfig {
             peer_type_observer: false,
             read_only_mode: false,
             reconfig_enabled: false,
+            console: ferry_console::ConsoleSettings::default(),
         }
     }
 
@@ -259,6 +264,7 @@ impl KeeperConfig {
         config.sessionless_timeout_ms =
             number(get, "zookeeper.nio.sessionlessCnxnTimeout")?.unwrap_or(10_000);
         config.dynamic_config_file = get("dynamicConfigFile").map(PathBuf::from);
+        config.console = ferry_console::ConsoleSettings::from_lookup(get)?;
         for (key, value) in &props {
             if let Some((id, spec)) = server_line(key, value)? {
                 config.servers.insert(id, spec);
@@ -369,6 +375,7 @@ fn is_known_key(key: &str) -> bool {
     ];
     READ.contains(&key)
         || ACCEPTED_KEYS.contains(&key)
+        || ferry_console::is_console_key(key)
         || key.starts_with("group.")
         || key.starts_with("weight.")
 }

@@ -87,6 +87,8 @@ pub struct Record<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     pub header_count: i32,
+    /// The headers' bytes (after their count), read by [`Record::headers`].
+    pub headers_raw: &'a [u8],
     /// The whole record including its length prefix, for copying it unchanged.
     pub raw: &'a [u8],
 }
@@ -116,6 +118,7 @@ impl<'a> Record<'a> {
         if header_count < 0 {
             return Err(malformed("negative header count"));
         }
+        let headers_start = p;
         for _ in 0..header_count {
             if read_bytes(body, &mut p)?.is_none() {
                 return Err(malformed("null header key"));
@@ -132,8 +135,26 @@ impl<'a> Record<'a> {
             key,
             value,
             header_count,
+            headers_raw: &buf[headers_start..end],
             raw: &buf[start..end],
         })
+    }
+
+    /// The headers as (key, value) pairs. Parsing already checked them, so this cannot fail;
+    /// a record made by hand with inconsistent fields yields the headers up to the fault.
+    pub fn headers(&self) -> Vec<(&'a [u8], Option<&'a [u8]>)> {
+        let mut out = Vec::with_capacity(self.header_count.max(0) as usize);
+        let mut p = 0;
+        for _ in 0..self.header_count {
+            match (
+                read_bytes(self.headers_raw, &mut p),
+                read_bytes(self.headers_raw, &mut p),
+            ) {
+                (Ok(Some(key)), Ok(value)) => out.push((key, value)),
+                _ => break,
+            }
+        }
+        out
     }
 }
 
@@ -261,6 +282,7 @@ mod tests {
                 prop_assert_eq!(r.key, k.as_deref());
                 prop_assert_eq!(r.value, v.as_deref());
                 prop_assert_eq!(r.header_count, 1);
+                prop_assert_eq!(r.headers(), vec![(&b"h"[..], Some(&b"x"[..]))]);
             }
         }
 

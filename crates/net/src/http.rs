@@ -1,8 +1,9 @@
 //! A minimal HTTP/1.1 server for the admin endpoints (the keeper's AdminServer commands, the
 //! Prometheus pages): one request per connection, no keep-alive, which every HTTP client
 //! handles. Requests are bounded: the head to [`MAX_HEAD`] bytes, a body to [`MAX_BODY`], the
-//! whole read to [`READ_TIMEOUT`].
+//! whole read to [`READ_TIMEOUT`], the handler's answer to [`ANSWER_TIMEOUT`].
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_BODY: usize = 1 << 20;
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a handler sees of a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,6 +74,19 @@ pub async fn serve<H>(listener: TcpListener, handler: H)
 where
     H: Fn(Request) -> Response + Send + Sync + 'static,
 {
+    serve_async(listener, move |request| {
+        std::future::ready(handler(request))
+    })
+    .await
+}
+
+/// As [`serve`], for handlers that wait on something (the console asks other servers). Each
+/// answer is bounded by [`ANSWER_TIMEOUT`]: a handler that waits longer gets a 504.
+pub async fn serve_async<H, F>(listener: TcpListener, handler: H)
+where
+    H: Fn(Request) -> F + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
     let handler = Arc::new(handler);
     loop {
         match listener.accept().await {
@@ -87,14 +102,24 @@ where
     }
 }
 
-async fn answer<H: Fn(Request) -> Response>(mut stream: TcpStream, handler: &H) {
+async fn answer<H, F>(mut stream: TcpStream, handler: &H)
+where
+    H: Fn(Request) -> F,
+    F: Future<Output = Response>,
+{
     let request = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
         Ok(Some(request)) => request,
         _ => return,
     };
-    let response = handler(request);
+    let response = tokio::time::timeout(ANSWER_TIMEOUT, handler(request))
+        .await
+        .unwrap_or_else(|_| Response {
+            status: "504 Gateway Timeout",
+            content_type: "text/plain",
+            body: b"the answer took too long\n".to_vec(),
+        });
     let head = format!(
-        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
         response.status,
         response.content_type,
         response.body.len()

@@ -81,6 +81,7 @@ api_keys! {
     OffsetForLeaderEpoch = 23, 0..=4, flexible Some(4);
     DescribeConfigs = 32, 0..=4, flexible Some(4);
     AlterConfigs = 33, 0..=2, flexible Some(2);
+    DescribeLogDirs = 35, 0..=4, flexible Some(2);
     CreatePartitions = 37, 0..=3, flexible Some(2);
     DeleteGroups = 42, 0..=2, flexible Some(2);
     ElectLeaders = 43, 0..=2, flexible Some(2);

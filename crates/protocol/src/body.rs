@@ -165,6 +165,7 @@ bodies! {
     OffsetForLeaderEpoch => OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse;
     DescribeConfigs => DescribeConfigsRequest, DescribeConfigsResponse;
     AlterConfigs => AlterConfigsRequest, AlterConfigsResponse;
+    DescribeLogDirs => DescribeLogDirsRequest, DescribeLogDirsResponse;
     CreatePartitions => CreatePartitionsRequest, CreatePartitionsResponse;
     DeleteGroups => DeleteGroupsRequest, DeleteGroupsResponse;
     ElectLeaders => ElectLeadersRequest, ElectLeadersResponse;

@@ -17,6 +17,7 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
 mod elect_leaders;
 mod fetch;
 mod find_coordinator;
@@ -77,6 +78,7 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::CreatePartitions,
     ApiKey::DescribeConfigs,
     ApiKey::AlterConfigs,
+    ApiKey::DescribeLogDirs,
     ApiKey::IncrementalAlterConfigs,
     ApiKey::InitProducerId,
     ApiKey::OffsetForLeaderEpoch,
@@ -203,6 +205,7 @@ pub async fn handle(
             describe_configs::handle(broker, r, version).await.into()
         }
         RequestBody::AlterConfigs(r) => alter_configs::handle(broker, r).await.into(),
+        RequestBody::DescribeLogDirs(r) => describe_log_dirs::handle(broker, r).into(),
         RequestBody::IncrementalAlterConfigs(r) => {
             incremental_alter_configs::handle(broker, r).await.into()
         }

@@ -1,5 +1,5 @@
-//! The broker's Prometheus page (`ferry.http.port`): the figures named as the common JMX
-//! exporters translate Kafka's MBeans where Kafka has the figure
+//! The broker's Prometheus page (`ferry.http.port`, which also serves the web console): the
+//! figures named as the common JMX exporters translate Kafka's MBeans where Kafka has the figure
 //! (`kafka.server:type=socket-server-metrics` -> `kafka_server_socket_server_metrics_*`,
 //! `kafka.network:type=SocketServer` -> `kafka_network_socketserver_*`), and ferry's own
 //! counters of limits reached, labelled by the configuration key that sets the limit.
@@ -17,6 +17,7 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use ferry_console::{Console, EnsembleServer, KafkaBootstrap, SourcesConfig};
 use ferry_kafka_protocol::ApiKey;
 use ferry_net::http::{Request, Response};
 use ferry_net::LimitCounter;
@@ -38,16 +39,49 @@ pub async fn spawn(broker: &Arc<Broker>) {
     match TcpListener::bind(&addr).await {
         Ok(listener) => {
             tracing::info!(%addr, "broker metrics listening");
+            let console = Console::new(broker.config.console.clone(), console_sources(broker));
             let broker = Arc::downgrade(broker);
-            tokio::spawn(ferry_net::http::serve(
+            tokio::spawn(ferry_net::http::serve_async(
                 listener,
-                move |request: Request| match (broker.upgrade(), request.path.as_str()) {
-                    (Some(broker), "/metrics") => Response::prometheus(prometheus(&broker)),
-                    _ => Response::not_found(),
+                move |request: Request| {
+                    let broker = broker.upgrade();
+                    let console = console.clone();
+                    async move {
+                        match (broker, request.path.as_str()) {
+                            (Some(broker), "/metrics") => Response::prometheus(prometheus(&broker)),
+                            (Some(_), path) if console.serves(path) => {
+                                console.handle(request).await
+                            }
+                            _ => Response::not_found(),
+                        }
+                    }
                 },
             ));
         }
         Err(error) => tracing::warn!(%addr, %error, "broker metrics not started"),
+    }
+}
+
+/// The console of a broker shows its cluster (starting from this broker) and the ZooKeeper
+/// ensemble it keeps its metadata in, the whole tree rather than only its chroot.
+fn console_sources(broker: &Broker) -> SourcesConfig {
+    let config = &broker.config;
+    let hosts: Vec<String> = ferry_zkclient::ConnectString::parse(&config.zookeeper_connect)
+        .map(|c| c.hosts.iter().map(|(h, p)| format!("{h}:{p}")).collect())
+        .unwrap_or_default();
+    let own_host = match config.listener.host.as_str() {
+        "" | "0.0.0.0" | "::" => "127.0.0.1",
+        host => host,
+    };
+    SourcesConfig {
+        node: format!("broker {}", config.broker_id),
+        served_by: "broker",
+        zookeeper: (!hosts.is_empty()).then(|| hosts.join(",")),
+        ensemble: hosts.into_iter().map(EnsembleServer::at).collect(),
+        kafka: Some(KafkaBootstrap::Servers(format!(
+            "{own_host}:{}",
+            config.listener.port
+        ))),
     }
 }
 

@@ -363,6 +363,7 @@ mod tests {
             log_append_time: false,
             key: key.map(bytes::Bytes::from_static),
             value: Some(bytes::Bytes::from_static(b"v")),
+            headers: Vec::new(),
         }
     }
 

@@ -1,13 +1,12 @@
 //! `ferry consumer-groups`: kafka-consumer-groups.sh: `--list`, `--describe --group G` (the
 //! offsets table), `--reset-offsets` (dry run unless `--execute`), `--delete`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
-use ferry_kafka_client::consumer_protocol::decode_assignment;
-use ferry_kafka_client::{Client, Offsets, EARLIEST, LATEST};
+use ferry_kafka_client::{Client, GroupPartition, Offsets, EARLIEST, LATEST};
 
 use super::common::{run_async, Bootstrap};
 
@@ -98,61 +97,12 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// One row of the describe table.
-struct Row {
-    topic: String,
-    partition: i32,
-    current: Option<i64>,
-    end: Option<i64>,
-    consumer: Option<(String, String, String)>,
-}
-
 async fn describe(client: &Client, group: &str) -> anyhow::Result<()> {
     let described = client.describe_group(group).await?;
     if described.group_state == "Dead" {
         bail!("Consumer group '{group}' does not exist.");
     }
-    let committed = client.committed_offsets(group).await?;
-    let mut owners: BTreeMap<(String, i32), (String, String, String)> = BTreeMap::new();
-    for m in &described.members {
-        for (topic, partitions) in decode_assignment(&m.member_assignment).unwrap_or_default() {
-            for p in partitions {
-                owners.insert(
-                    (topic.clone(), p),
-                    (
-                        m.member_id.clone(),
-                        m.client_host.clone(),
-                        m.client_id.clone(),
-                    ),
-                );
-            }
-        }
-    }
-    let keys: BTreeSet<(String, i32)> = committed.keys().chain(owners.keys()).cloned().collect();
-    let mut ends: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    let topics: BTreeSet<&String> = keys.iter().map(|(t, _)| t).collect();
-    for topic in topics {
-        if let Ok(info) = client.topic(topic, false).await {
-            let partitions: Vec<i32> = keys
-                .iter()
-                .filter(|(t, _)| t == topic)
-                .map(|(_, p)| *p)
-                .collect();
-            for (p, o) in client.list_offsets(&info, &partitions, LATEST).await? {
-                ends.insert((topic.clone(), p), o);
-            }
-        }
-    }
-    let rows: Vec<Row> = keys
-        .into_iter()
-        .map(|key| Row {
-            current: committed.get(&key).copied().filter(|o| *o >= 0),
-            end: ends.get(&key).copied(),
-            consumer: owners.get(&key).cloned(),
-            topic: key.0,
-            partition: key.1,
-        })
-        .collect();
+    let rows = client.group_partitions(group, &described).await?;
     if described.members.is_empty() {
         println!("\nConsumer group '{group}' has no active members.");
     }
@@ -160,7 +110,7 @@ async fn describe(client: &Client, group: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_table(group: &str, rows: &[Row]) {
+fn print_table(group: &str, rows: &[GroupPartition]) {
     let dash = || "-".to_string();
     let width = |header: &str, values: &mut dyn Iterator<Item = usize>| {
         values.fold(header.len().max(15), usize::max)
@@ -171,13 +121,13 @@ fn print_table(group: &str, rows: &[Row]) {
         "CONSUMER-ID",
         &mut rows
             .iter()
-            .map(|r| r.consumer.as_ref().map_or(1, |c| c.0.len())),
+            .map(|r| r.owner.as_ref().map_or(1, |c| c.member_id.len())),
     );
     let host_w = width(
         "HOST",
         &mut rows
             .iter()
-            .map(|r| r.consumer.as_ref().map_or(1, |c| c.1.len())),
+            .map(|r| r.owner.as_ref().map_or(1, |c| c.client_host.len())),
     );
     let line = |cols: [String; 9]| {
         let [g, t, p, c, e, l, id, h, cl] = cols;
@@ -199,19 +149,16 @@ fn print_table(group: &str, rows: &[Row]) {
         .map(String::from),
     );
     for r in rows {
-        let lag = match (r.current, r.end) {
-            (Some(c), Some(e)) => (e - c).max(0).to_string(),
-            _ => dash(),
-        };
-        let (id, host, client) = r
-            .consumer
-            .clone()
-            .unwrap_or_else(|| (dash(), dash(), dash()));
+        let lag = r.lag().map_or_else(dash, |l| l.to_string());
+        let (id, host, client) = r.owner.clone().map_or_else(
+            || (dash(), dash(), dash()),
+            |o| (o.member_id, o.client_host, o.client_id),
+        );
         line([
             group.to_string(),
             r.topic.clone(),
             r.partition.to_string(),
-            r.current.map_or_else(dash, |o| o.to_string()),
+            r.committed.map_or_else(dash, |o| o.to_string()),
             r.end.map_or_else(dash, |o| o.to_string()),
             lag,
             id,

@@ -56,23 +56,8 @@ pub fn acl(acl: &Acl) -> String {
         "{},{}\n: {}",
         csv(&acl.id.scheme),
         csv(&acl.id.id),
-        perm_letters(acl.perms)
+        perms::letters(acl.perms)
     )
-}
-
-/// Permissions as `cdrwa`, in that order.
-pub fn perm_letters(bits: i32) -> String {
-    [
-        (perms::CREATE, 'c'),
-        (perms::DELETE, 'd'),
-        (perms::READ, 'r'),
-        (perms::WRITE, 'w'),
-        (perms::ADMIN, 'a'),
-    ]
-    .iter()
-    .filter(|(bit, _)| bits & bit != 0)
-    .map(|(_, letter)| *letter)
-    .collect()
 }
 
 /// `CliWrapperException`'s message for a failed call.

@@ -1,8 +1,10 @@
 //! The HTTP admin endpoint (ZooKeeper's AdminServer): `GET /commands/<name>` answers JSON,
-//! `GET /metrics` answers Prometheus text, on `ferry_net::http`.
+//! `GET /metrics` answers Prometheus text, and `/console` is the web console
+//! (`ferry_console`), on `ferry_net::http`.
 
 use std::sync::Arc;
 
+use ferry_console::{Console, EnsembleServer, KafkaBootstrap, SourcesConfig};
 use ferry_net::http::{Request, Response};
 use tokio::net::TcpListener;
 
@@ -19,16 +21,79 @@ pub async fn spawn(keeper: &Arc<Keeper>) {
         Ok(listener) => {
             tracing::info!(%addr, "admin server listening");
             let keeper = keeper.clone();
-            tokio::spawn(ferry_net::http::serve(listener, move |request: Request| {
-                let (status, content_type, body) = route(&keeper, &request.path);
-                Response {
-                    status,
-                    content_type,
-                    body: body.into_bytes(),
-                }
-            }));
+            let console = Console::new(keeper.config.console.clone(), console_sources(&keeper));
+            tokio::spawn(ferry_net::http::serve_async(
+                listener,
+                move |request: Request| {
+                    let keeper = keeper.clone();
+                    let console = console.clone();
+                    async move {
+                        if console.serves(&request.path) {
+                            return console.handle(request).await;
+                        }
+                        let (status, content_type, body) = route(&keeper, &request.path);
+                        Response {
+                            status,
+                            content_type,
+                            body: body.into_bytes(),
+                        }
+                    }
+                },
+            ));
         }
         Err(error) => tracing::warn!(%addr, %error, "admin server not started"),
+    }
+}
+
+/// The console of a keeper shows this ensemble (each server's client address: its `server.N`
+/// line's client part, else its host with this server's client port, as ensembles are usually
+/// written: one server per host) and the brokers registered in it.
+fn console_sources(keeper: &Keeper) -> SourcesConfig {
+    let config = &keeper.config;
+    let own_host = match config.client_port_address {
+        Some(address) if !address.is_unspecified() => address.to_string(),
+        _ => "127.0.0.1".to_string(),
+    };
+    let own = format!("{own_host}:{}", config.client_port);
+    let mut ensemble: Vec<EnsembleServer> = config
+        .servers
+        .iter()
+        .map(|(id, spec)| {
+            if Some(*id) == config.my_id {
+                return EnsembleServer::at(own.clone());
+            }
+            let address = match spec.client.as_deref().map(|c| (c, c.rsplit_once(':'))) {
+                None => format!("{}:{}", spec.host, config.client_port),
+                Some((_, Some((address, port)))) if !matches!(address, "0.0.0.0" | "") => {
+                    format!("{address}:{port}")
+                }
+                Some((_, Some((_, port)))) => format!("{}:{port}", spec.host),
+                Some((port, None)) => format!("{}:{port}", spec.host),
+            };
+            // Servers sharing a host each need their own port, which only the line can say.
+            if address == own {
+                return EnsembleServer {
+                    name: format!("server.{id} ({})", spec.host),
+                    address: Err(format!(
+                        "client address unknown: add ;{}:<clientPort> to server.{id}",
+                        spec.host
+                    )),
+                };
+            }
+            EnsembleServer::at(address)
+        })
+        .collect();
+    if ensemble.is_empty() {
+        ensemble.push(EnsembleServer::at(own.clone()));
+    }
+    SourcesConfig {
+        node: config
+            .my_id
+            .map_or_else(|| "keeper".to_string(), |id| format!("keeper {id}")),
+        served_by: "keeper",
+        zookeeper: Some(own),
+        ensemble,
+        kafka: Some(KafkaBootstrap::RegisteredInZooKeeper),
     }
 }
 

@@ -308,3 +308,40 @@ fn elect_leaders_request_and_response_bytes() {
     resp.encode(1, &mut out).unwrap();
     assert_eq!(&out[..], &answer[..]);
 }
+
+/// DescribeLogDirs as kafka-log-dirs.sh sends it (written from Kafka's schema): v2 is flexible;
+/// v0 with null topics means every partition; v4's answer carries the directory's total and
+/// usable bytes (-1: unknown).
+#[test]
+fn describe_log_dirs_request_and_response_bytes() {
+    let frame = hex("0023 0002 00000007 0001 63 00
+         02 02 74 02 00000000 00 00");
+    let (h, body) = decode_request(&frame).unwrap();
+    assert_eq!((h.api_key, h.api_version, h.correlation_id), (35, 2, 7));
+    let RequestBody::DescribeLogDirs(req) = &body else {
+        panic!("{body:?}")
+    };
+    let topics = req.topics.as_deref().unwrap();
+    assert_eq!(
+        (topics[0].topic.as_str(), &topics[0].partitions[..]),
+        ("t", &[0][..])
+    );
+    assert_eq!(&encode_request(&h, &body).unwrap()[..], &frame[..]);
+
+    let all = hex("ffffffff");
+    let req =
+        DescribeLogDirsRequest::decode(&mut Reader::new(Bytes::from(all.clone())), 0).unwrap();
+    assert_eq!(req.topics, None);
+
+    let answer = hex("00000000 0000 02
+         0000 03 2f64 02 02 74 02 00000000 0000000000000064 0000000000000000 00 00 00
+         ffffffffffffffff ffffffffffffffff 00 00");
+    let resp =
+        DescribeLogDirsResponse::decode(&mut Reader::new(Bytes::from(answer.clone())), 4).unwrap();
+    let dir = &resp.results[0];
+    assert_eq!((dir.log_dir.as_str(), dir.total_bytes), ("/d", -1));
+    assert_eq!(dir.topics[0].partitions[0].partition_size, 100);
+    let mut out = bytes::BytesMut::new();
+    resp.encode(4, &mut out).unwrap();
+    assert_eq!(&out[..], &answer[..]);
+}
