@@ -394,6 +394,12 @@ def admin_command(host: str, command: str) -> dict:
         return json.loads(answer.read())
 
 
+def console_api(host: str, what: str) -> dict:
+    """The web console's JSON on a keeper's admin port (no account: read-only, open)."""
+    with urllib.request.urlopen(f"http://{host}:8080/console/api/{what}", timeout=10) as answer:
+        return json.loads(answer.read())
+
+
 def topic_partitions(zk, topic: str) -> Optional[dict[int, list[int]]]:
     """/brokers/topics/T: partition -> replicas (None while the topic does not exist)."""
     from kazoo.exceptions import NoNodeError
@@ -539,6 +545,12 @@ def test_cluster_compose_keeps_acknowledged_records_through_a_leader_kill_and_a_
                                  what=f"KAFKA_CREATE_TOPICS' topic {name}")
             assert sorted(created) == list(range(partitions)), created
             assert all(len(set(r)) == replicas for r in created.values()), created
+        # The web console on a keeper's admin port: the ensemble from ZOO_SERVERS' client
+        # addresses, and the brokers it finds registered in it.
+        ensemble = console_api(keeper_ips[0], "ensemble")["servers"]
+        assert sorted(s["mode"] for s in ensemble) == ["follower", "follower", "leader"], ensemble
+        cluster = console_api(keeper_ips[0], "cluster")
+        assert sorted(b["id"] for b in cluster["brokers"]) == [1, 2, 3], cluster
         create_topic(bootstrap, topic)
         wait_for_isr(zk, topic, 3)
 
