@@ -364,9 +364,12 @@ def test_reassign_partitions_generate_and_its_files(cluster, tmp_path):
     assert ("The proposed assignment contains non-existent brokerIDs: 9"
             in fails("reassign-partitions", "--zookeeper", cluster.zookeeper_connect,
                      "--execute", "--reassignment-json-file", bad))
-    assert "need --zookeeper" in fails("reassign-partitions", "--bootstrap-server",
-                                       cluster.bootstrap, "--verify",
-                                       "--reassignment-json-file", bad)
+    assert ("The proposed assignment contains non-existent brokerIDs: 9"
+            in fails("reassign-partitions", "--bootstrap-server", cluster.bootstrap,
+                     "--execute", "--reassignment-json-file", bad))
+    assert "--cancel needs --bootstrap-server" in fails(
+        "reassign-partitions", "--zookeeper", cluster.zookeeper_connect, "--cancel",
+        "--reassignment-json-file", bad)
 
 
 def test_reassign_partitions_execute_and_verify(cluster, tmp_path):
@@ -428,6 +431,81 @@ def test_reassign_partitions_execute_and_verify(cluster, tmp_path):
     assert cluster.assignment("moving") == {0: [2, 3], 1: [2]}
     cluster.wait_for_isr("moving", 0, 2)
     seen = consume(cluster.bootstrap, "moving", "movers", 20)
+    assert sorted(seen) == sorted(f"v{i}" for i in range(20)), seen
+
+
+def test_reassignment_apis_start_list_cancel_and_complete(cluster, tmp_path):
+    """AlterPartitionReassignments and ListPartitionReassignments (KIP-455) through
+    kafka-python's admin client and `ferry reassign-partitions --bootstrap-server`: a move to a
+    paused broker stays in progress, is listed, and is cancelled (the partition keeps its
+    replicas); a move to running brokers copies the data and completes."""
+    from kafka import TopicPartition as KpTopicPartition
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import InvalidReplicationAssignmentError, NoReassignmentInProgressError
+
+    create(cluster, "shifting", assignment=[[1], [2]])
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(20):
+        producer.produce("shifting", value=f"v{i}", partition=i % 2)
+    assert producer.flush(30) == 0
+    controller = cluster.wait_for_controller()
+    spare = next(b for b in (2, 3) if b != controller)
+    tp0 = KpTopicPartition("shifting", 0)
+    bootstrap = ["--bootstrap-server", cluster.bootstrap]
+    admin = KafkaAdminClient(bootstrap_servers=cluster.bootstrap)
+    try:
+        assert admin.list_partition_reassignments() == {}
+        assert "No partition reassignments found." in ok("reassign-partitions", *bootstrap,
+                                                         "--list")
+        # The new replica is paused: the move cannot complete while it is.
+        cluster.pause(spare)
+        try:
+            assert admin.alter_partition_reassignments({tp0: [1, spare]}) == {tp0: None}
+            listed = admin.list_partition_reassignments()
+            assert listed == {tp0: {"replicas": [1, spare], "adding_replicas": [spare],
+                                    "removing_replicas": []}}, listed
+            out = ok("reassign-partitions", *bootstrap, "--list")
+            assert out.splitlines() == ["Current partition reassignments:",
+                                        f"shifting-0: replicas: 1,{spare}. adding: {spare}. "
+                                        "removing: ."], out
+            plan = tmp_path / "plan.json"
+            plan.write_text(json.dumps({"version": 1, "partitions": [
+                {"topic": "shifting", "partition": 0, "replicas": [1, spare]}]}))
+            out = ok("reassign-partitions", *bootstrap, "--cancel",
+                     "--reassignment-json-file", plan)
+            assert out == "Successfully cancelled partition reassignment for: shifting-0\n", out
+            assert admin.list_partition_reassignments() == {}
+            assert cluster.assignment("shifting")[0] == [1]
+            assert admin.alter_partition_reassignments({tp0: None}) == {
+                tp0: NoReassignmentInProgressError}
+            assert admin.alter_partition_reassignments({tp0: [1, 9]}) == {
+                tp0: InvalidReplicationAssignmentError}
+        finally:
+            cluster.resume(spare)
+
+        plan = tmp_path / "move.json"
+        plan.write_text(json.dumps({"version": 1, "partitions": [
+            {"topic": "shifting", "partition": 0, "replicas": [2, 3]},
+            {"topic": "shifting", "partition": 1, "replicas": [3]}]}))
+        out = ok("reassign-partitions", *bootstrap, "--execute", "--reassignment-json-file", plan)
+        assert out.splitlines()[-1] == ("Successfully started partition reassignments for "
+                                        "shifting-0,shifting-1"), out
+
+        def status() -> list[str]:
+            return ok("reassign-partitions", *bootstrap, "--verify", "--reassignment-json-file",
+                      plan).splitlines()
+
+        done = wait_until(lambda: (lines := status())[1:3] == [
+            f"Reassignment of partition shifting-{p} is complete." for p in range(2)] and lines,
+            120, interval=1.0, what="the reassignment to complete")
+        assert done[3:] == ["Clearing broker-level throttles on brokers 1,2,3",
+                            "Clearing topic-level throttles on topic shifting"], done
+        assert cluster.assignment("shifting") == {0: [2, 3], 1: [3]}
+        assert admin.list_partition_reassignments() == {}
+    finally:
+        admin.close()
+    cluster.wait_for_isr("shifting", 0, 2)
+    seen = consume(cluster.bootstrap, "shifting", "shifters", 20)
     assert sorted(seen) == sorted(f"v{i}" for i in range(20)), seen
 
 

@@ -73,8 +73,7 @@ enum Command {
     /// List, describe, reset offsets of and delete consumer groups (kafka-consumer-groups.sh).
     #[command(name = "consumer-groups")]
     ConsumerGroups(tools::consumer_groups::ConsumerGroupsArgs),
-    /// Move partitions between brokers (kafka-reassign-partitions.sh; --execute and --verify
-    /// through --zookeeper).
+    /// Move partitions between brokers (kafka-reassign-partitions.sh).
     #[command(name = "reassign-partitions")]
     ReassignPartitions(tools::reassign_partitions::ReassignArgs),
     /// Elect partitions' preferred (or, unclean, any live) leaders (kafka-leader-election.sh).

@@ -7,7 +7,7 @@
 //! | `connection` | one pipelined TCP connection, ApiVersions negotiation, timeouts |
 //! | `client` | bootstrap, metadata, a connection per broker, leaders, controller |
 //! | `produce`, `fetch`, `offsets` | records in and out of partitions; ListOffsets |
-//! | `admin` | topics, partitions, configs, cluster |
+//! | `admin`, `reassignments` | topics, partitions, configs, cluster; partition reassignments |
 //! | `group`, `group_lag`, `member`, `consumer_protocol` | group admin, offsets and lag; membership; range assignor |
 //!
 //! Every network wait is bounded by [`ClientConfig`]'s timeouts; errors returned by the broker
@@ -24,6 +24,7 @@ mod group_lag;
 mod member;
 mod offsets;
 mod produce;
+mod reassignments;
 
 pub use admin::{Cluster, ConfigOp, ConfigValue, NewTopic, ResourceType};
 pub use client::{Client, PartitionInfo, TopicInfo};
@@ -40,3 +41,4 @@ pub use produce::{
     base_offset, build_batch, murmur2, parse_compression, partition_for_key, produce,
     produce_request, ProducerRecord,
 };
+pub use reassignments::{OngoingReassignment, PartitionKey, RefusedChange};

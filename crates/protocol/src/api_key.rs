@@ -86,6 +86,8 @@ api_keys! {
     DeleteGroups = 42, 0..=2, flexible Some(2);
     ElectLeaders = 43, 0..=2, flexible Some(2);
     IncrementalAlterConfigs = 44, 0..=1, flexible Some(1);
+    AlterPartitionReassignments = 45, 0..=0, flexible Some(0);
+    ListPartitionReassignments = 46, 0..=0, flexible Some(0);
     OffsetDelete = 47, 0..=0, flexible None;
     DescribeCluster = 60, 0..=0, flexible Some(0);
 }

@@ -170,6 +170,8 @@ bodies! {
     DeleteGroups => DeleteGroupsRequest, DeleteGroupsResponse;
     ElectLeaders => ElectLeadersRequest, ElectLeadersResponse;
     IncrementalAlterConfigs => IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse;
+    AlterPartitionReassignments => AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse;
+    ListPartitionReassignments => ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse;
     OffsetDelete => OffsetDeleteRequest, OffsetDeleteResponse;
     DescribeCluster => DescribeClusterRequest, DescribeClusterResponse;
 }

@@ -1,5 +1,6 @@
 //! How this broker's request handlers reach its controller while it is active: requests that
-//! only the controller can carry out (ControlledShutdown, ElectLeaders) are queued to its
+//! only the controller can carry out (ControlledShutdown, ElectLeaders, the partition
+//! reassignment APIs) are queued to its
 //! event loop, which answers each through a oneshot. A broker that is not the controller has
 //! no mailbox open, and the handler answers NOT_CONTROLLER.
 
@@ -20,8 +21,21 @@ pub enum ElectionType {
     Unclean,
 }
 
-/// One partition's election outcome: `Ok` when elected, or the error and its message.
-pub type ElectionOutcome = (TopicPartitionKey, Result<(), (ErrorCode, String)>);
+/// One partition's outcome: `Ok` when done (elected, reassignment started or cancelled), or
+/// the error and its message.
+pub type PartitionOutcome = (TopicPartitionKey, Result<(), (ErrorCode, String)>);
+/// One partition's election outcome.
+pub type ElectionOutcome = PartitionOutcome;
+
+/// A partition being reassigned (ListPartitionReassignments): its replicas now (the old ones
+/// and the new ones), those being added and those to be removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OngoingReassignment {
+    pub partition: TopicPartitionKey,
+    pub replicas: Vec<i32>,
+    pub adding: Vec<i32>,
+    pub removing: Vec<i32>,
+}
 
 /// A request for the active controller.
 pub enum ControllerCommand {
@@ -36,6 +50,16 @@ pub enum ControllerCommand {
         partitions: Option<Vec<TopicPartitionKey>>,
         election: ElectionType,
         reply: oneshot::Sender<Vec<ElectionOutcome>>,
+    },
+    /// Start reassignments (`Some(target replicas)`) or cancel them (`None`).
+    AlterReassignments {
+        changes: Vec<(TopicPartitionKey, Option<Vec<i32>>)>,
+        reply: oneshot::Sender<Vec<PartitionOutcome>>,
+    },
+    /// The reassignments in progress, among `partitions` (`None`: all).
+    ListReassignments {
+        partitions: Option<Vec<TopicPartitionKey>>,
+        reply: oneshot::Sender<Vec<OngoingReassignment>>,
     },
 }
 

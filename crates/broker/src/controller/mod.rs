@@ -13,7 +13,7 @@
 //! | `shutdown` | controlled shutdown: a stopping broker's leaderships moved first |
 //! | `liveness` | a broker whose process died noticed before its session expires |
 //! | `elections` | preferred and unclean elections on request, automatic leader rebalance |
-//! | `reassignment` | `/admin/reassign_partitions`: copy to new replicas, then drop old ones |
+//! | `reassignment` | `/admin/reassign_partitions` and the reassignment APIs: copy to new replicas, then drop old ones; cancel |
 //!
 //! Events (each a ZooKeeper watch, re-armed when it fires): brokers coming and going
 //! (`/brokers/ids`), topics created and deleted (`/brokers/topics`), ISR changes made by
@@ -57,6 +57,7 @@ use channel::{ControlRequest, ControllerChannel};
 use context::{elect, initial_state, ControllerContext, Decision, StateAt};
 use liveness::LivenessProbes;
 pub use mailbox::{ControllerCommand, ControllerMailbox, ElectionType};
+use reassignment::Moving;
 
 /// Pause before starting over after a failure.
 const RETRY_BACKOFF: Duration = Duration::from_millis(500);
@@ -135,8 +136,8 @@ struct Active {
     epochs: BTreeMap<i32, i64>,
     probes: LivenessProbes,
     commands: tokio::sync::mpsc::UnboundedReceiver<ControllerCommand>,
-    /// Partitions being reassigned and their target replicas.
-    reassigning: BTreeMap<(String, i32), Vec<i32>>,
+    /// Partitions being reassigned.
+    reassigning: BTreeMap<(String, i32), Moving>,
     /// One task per topic waiting on its assignment's data watch; they end with the run.
     assignment_watches: tokio::task::JoinSet<()>,
     assignment_changes: (
@@ -612,6 +613,13 @@ impl Active {
             } => {
                 let outcomes = self.elect_leaders(partitions, election).await?;
                 let _ = reply.send(outcomes);
+            }
+            ControllerCommand::AlterReassignments { changes, reply } => {
+                let outcomes = self.alter_reassignments(changes).await?;
+                let _ = reply.send(outcomes);
+            }
+            ControllerCommand::ListReassignments { partitions, reply } => {
+                let _ = reply.send(self.list_reassignments(partitions.as_deref()));
             }
         }
         Ok(())

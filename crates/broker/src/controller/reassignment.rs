@@ -1,5 +1,5 @@
-//! Partition reassignment through `/admin/reassign_partitions`, as Kafka 2.x's controller
-//! carries it out: data is copied before anything is removed.
+//! Partition reassignment through `/admin/reassign_partitions` or AlterPartitionReassignments,
+//! as Kafka 2.x's controller carries it out: data is copied before anything is removed.
 //!
 //! 1. Start: the partition's replicas become the old ones plus the new ones (recorded in the
 //!    topic's znode with `adding_replicas`/`removing_replicas`), the leader epoch is bumped and
@@ -9,10 +9,26 @@
 //! 3. Finish: the leader moves to a target replica if it is not one, the ISR keeps only
 //!    targets, the assignment becomes the targets, the dropped replicas get StopReplica with
 //!    deletion, and the partition leaves `/admin/reassign_partitions` (deleted when empty).
+//!
+//! A reassignment started through the API is written to `/admin/reassign_partitions` too, so
+//! that a new controller carries on with it and the `--zookeeper` tools see it. Cancelling one
+//! (the API with no target) finishes it towards the replicas it started from: the added
+//! replicas stop and delete their copy. A controller that took over a reassignment started
+//! before it only knows the replicas it found (old and new together), and cancels to those.
+
+use ferry_kafka_protocol::ErrorCode;
 
 use crate::zk::{LeaderAndIsr, Reassignment, ReplicaAssignment, ZkError};
 
+use super::mailbox::{OngoingReassignment, PartitionOutcome, TopicPartitionKey};
 use super::Active;
+
+/// A partition being reassigned: where it started and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Moving {
+    pub original: Vec<i32>,
+    pub target: Vec<i32>,
+}
 
 impl Active {
     /// The operator's request appeared or changed: start every partition not started yet.
@@ -38,9 +54,96 @@ impl Active {
                 continue;
             }
             self.start_reassignment(&key, &current, &r.replicas).await?;
-            self.reassigning.insert(key, r.replicas);
+            let moving = Moving {
+                original: current,
+                target: r.replicas,
+            };
+            self.reassigning.insert(key, moving);
         }
         self.advance_reassignments().await
+    }
+
+    /// AlterPartitionReassignments: starts (a target) or cancels (none) each partition's move.
+    pub(super) async fn alter_reassignments(
+        &mut self,
+        changes: Vec<(TopicPartitionKey, Option<Vec<i32>>)>,
+    ) -> Result<Vec<PartitionOutcome>, ZkError> {
+        let mut outcomes = Vec::with_capacity(changes.len());
+        for (key, target) in changes {
+            let outcome = match target {
+                Some(target) => self.start_requested(&key, target).await?,
+                None => self.cancel(&key).await?,
+            };
+            outcomes.push((key, outcome));
+        }
+        self.persist_pending().await?;
+        self.advance_reassignments().await?;
+        Ok(outcomes)
+    }
+
+    async fn start_requested(
+        &mut self,
+        key: &TopicPartitionKey,
+        target: Vec<i32>,
+    ) -> Result<Result<(), (ErrorCode, String)>, ZkError> {
+        let current = self.ctx.replicas(&key.0, key.1).to_vec();
+        if current.is_empty() {
+            let why = format!("{}-{} does not exist", key.0, key.1);
+            return Ok(Err((ErrorCode::UnknownTopicOrPartition, why)));
+        }
+        if let Some(refused) = invalid_target(&target, |id| self.ctx.live.contains_key(&id)) {
+            return Ok(Err((ErrorCode::InvalidReplicaAssignment, refused)));
+        }
+        if let Some(moving) = self.reassigning.get(key) {
+            if moving.target == target {
+                return Ok(Ok(()));
+            }
+            let why = "the partition is being reassigned to other replicas: cancel that first";
+            return Ok(Err((ErrorCode::ReassignmentInProgress, why.to_string())));
+        }
+        if current != target {
+            self.start_reassignment(key, &current, &target).await?;
+            let moving = Moving {
+                original: current,
+                target,
+            };
+            self.reassigning.insert(key.clone(), moving);
+        }
+        Ok(Ok(()))
+    }
+
+    async fn cancel(
+        &mut self,
+        key: &TopicPartitionKey,
+    ) -> Result<Result<(), (ErrorCode, String)>, ZkError> {
+        let Some(moving) = self.reassigning.remove(key) else {
+            let why = format!("no reassignment of {}-{} is in progress", key.0, key.1);
+            return Ok(Err((ErrorCode::NoReassignmentInProgress, why)));
+        };
+        self.finish_reassignment(key, &moving.original).await?;
+        tracing::info!(topic = %key.0, partition = key.1, replicas = ?moving.original,
+            "reassignment cancelled");
+        Ok(Ok(()))
+    }
+
+    /// ListPartitionReassignments.
+    pub(super) fn list_reassignments(
+        &self,
+        partitions: Option<&[TopicPartitionKey]>,
+    ) -> Vec<OngoingReassignment> {
+        self.reassigning
+            .iter()
+            .filter(|(key, _)| match partitions {
+                None => true,
+                Some(asked) => asked.contains(key),
+            })
+            .map(|(key, moving)| OngoingReassignment {
+                partition: key.clone(),
+                replicas: self.ctx.replicas(&key.0, key.1).to_vec(),
+                adding: without(&moving.target, &moving.original),
+                removing: without(&moving.original, &moving.target),
+            })
+            .collect()
     }
 
     async fn start_reassignment(
@@ -76,13 +179,13 @@ impl Active {
         let ready: Vec<((String, i32), Vec<i32>)> = self
             .reassigning
             .iter()
-            .filter(|(key, target)| {
+            .filter(|(key, moving)| {
                 self.ctx
                     .states
                     .get(*key)
-                    .is_some_and(|at| target.iter().all(|r| at.state.isr.contains(r)))
+                    .is_some_and(|at| moving.target.iter().all(|r| at.state.isr.contains(r)))
             })
-            .map(|(k, t)| (k.clone(), t.clone()))
+            .map(|(k, m)| (k.clone(), m.target.clone()))
             .collect();
         if ready.is_empty() {
             return Ok(());
@@ -91,13 +194,19 @@ impl Active {
             self.finish_reassignment(&key, &target).await?;
             self.reassigning.remove(&key);
         }
+        self.persist_pending().await
+    }
+
+    /// Writes the reassignments in progress to `/admin/reassign_partitions` (deleted when
+    /// there is none).
+    async fn persist_pending(&self) -> Result<(), ZkError> {
         let left: Vec<Reassignment> = self
             .reassigning
             .iter()
-            .map(|((topic, partition), replicas)| Reassignment {
+            .map(|((topic, partition), moving)| Reassignment {
                 topic: topic.clone(),
                 partition: *partition,
-                replicas: replicas.clone(),
+                replicas: moving.target.clone(),
             })
             .collect();
         self.zk.set_pending_reassignments(&left, &self.fence).await
@@ -193,5 +302,62 @@ impl Active {
             self.announce(std::slice::from_ref(key));
         }
         Ok(())
+    }
+}
+
+/// Why `target` cannot be a partition's replica list, if it cannot: empty, a broker twice, or a
+/// broker that is not registered.
+fn invalid_target(target: &[i32], registered: impl Fn(i32) -> bool) -> Option<String> {
+    if target.is_empty() {
+        return Some("the replica list is empty".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = target.iter().find(|id| !seen.insert(**id)) {
+        return Some(format!("broker {twice} is listed twice"));
+    }
+    let unknown: Vec<String> = target
+        .iter()
+        .filter(|id| !registered(**id))
+        .map(ToString::to_string)
+        .collect();
+    (!unknown.is_empty()).then(|| {
+        format!(
+            "The proposed assignment contains non-existent brokerIDs: {}",
+            unknown.join(",")
+        )
+    })
+}
+
+/// `from` without what `other` holds, in `from`'s order.
+fn without(from: &[i32], other: &[i32]) -> Vec<i32> {
+    from.iter()
+        .copied()
+        .filter(|r| !other.contains(r))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_empty_repeated_and_unknown_replicas() {
+        let registered = |id: i32| (1..=3).contains(&id);
+        assert_eq!(invalid_target(&[1, 2, 3], registered), None);
+        assert!(invalid_target(&[], registered).is_some());
+        assert_eq!(
+            invalid_target(&[1, 1], registered).as_deref(),
+            Some("broker 1 is listed twice")
+        );
+        assert_eq!(
+            invalid_target(&[1, 4, 5], registered).as_deref(),
+            Some("The proposed assignment contains non-existent brokerIDs: 4,5")
+        );
+    }
+
+    #[test]
+    fn lists_what_is_added_and_removed() {
+        assert_eq!(without(&[2, 3, 4], &[1, 2, 3]), vec![4]);
+        assert_eq!(without(&[1, 2, 3], &[2, 3, 4]), vec![1]);
     }
 }

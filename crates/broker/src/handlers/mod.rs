@@ -35,6 +35,7 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
+mod partition_reassignments;
 mod produce;
 mod sasl_handshake;
 mod sync_group;
@@ -90,6 +91,8 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::UpdateMetadata,
     ApiKey::ControlledShutdown,
     ApiKey::ElectLeaders,
+    ApiKey::AlterPartitionReassignments,
+    ApiKey::ListPartitionReassignments,
 ];
 
 /// Who sent a request, as group members are described (DescribeGroups).
@@ -221,6 +224,12 @@ pub async fn handle(
         RequestBody::StopReplica(r) => inter_broker::stop_replica(broker, r).await.into(),
         RequestBody::ControlledShutdown(r) => controlled_shutdown::handle(broker, r).await.into(),
         RequestBody::ElectLeaders(r) => elect_leaders::handle(broker, r).await.into(),
+        RequestBody::AlterPartitionReassignments(r) => {
+            partition_reassignments::alter(broker, r).await.into()
+        }
+        RequestBody::ListPartitionReassignments(r) => {
+            partition_reassignments::list(broker, r).await.into()
+        }
     };
     encode_response(header.correlation_id, version, &response)
         .map(|frame| Answer::Now(Some(frame)))

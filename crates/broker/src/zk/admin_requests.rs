@@ -12,7 +12,7 @@
 //!
 //! Both are read leniently (unknown keys ignored) and written in Kafka's shape.
 
-use ferry_zkclient::{Op, Watch};
+use ferry_zkclient::{CreateOptions, Op, Watch};
 use serde::{Deserialize, Serialize};
 
 use super::error::{on, Result};
@@ -107,16 +107,23 @@ impl KafkaZk {
         left: &[Reassignment],
         fence: &ControllerEpoch,
     ) -> Result<()> {
-        let op = if left.is_empty() {
-            Op::delete(REASSIGN_PARTITIONS, None)
-        } else {
-            Op::set_data(
-                REASSIGN_PARTITIONS,
-                encode(REASSIGN_PARTITIONS, left)?,
-                None,
-            )
-        };
-        self.write_fenced(Some(fence), vec![op]).await.map(drop)
+        if left.is_empty() {
+            let op = Op::delete(REASSIGN_PARTITIONS, None);
+            return match self.write_fenced(Some(fence), vec![op]).await {
+                Ok(_) | Err(super::ZkError::NoNode { .. }) => Ok(()),
+                Err(error) => Err(error),
+            };
+        }
+        let data = encode(REASSIGN_PARTITIONS, left)?;
+        let set = Op::set_data(REASSIGN_PARTITIONS, data.clone(), None);
+        match self.write_fenced(Some(fence), vec![set]).await {
+            // Started through the API: nothing was written yet.
+            Err(super::ZkError::NoNode { .. }) => {
+                let create = Op::create(REASSIGN_PARTITIONS, data, CreateOptions::persistent());
+                self.write_fenced(Some(fence), vec![create]).await.map(drop)
+            }
+            written => written.map(drop),
+        }
     }
 
     /// Removes a handled preferred-election request.

@@ -13,6 +13,7 @@ mod perf_consume;
 mod perf_end_to_end;
 mod perf_produce;
 mod perf_stats;
+mod reassign_api;
 mod reassign_json;
 pub mod reassign_partitions;
 mod reassign_zk;

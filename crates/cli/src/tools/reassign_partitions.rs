@@ -1,9 +1,9 @@
 //! `ferry reassign-partitions`: kafka-reassign-partitions.sh (Kafka 2.x) with its JSON files
 //! and messages. `--generate` proposes an assignment of the given topics over the given
-//! brokers (through a broker's Metadata or ZooKeeper); `--execute` and `--verify` work on
-//! ZooKeeper's `/admin/reassign_partitions`, as Kafka 2.x's `--zookeeper` form did (see
-//! `reassign_zk`): ferry's brokers do not serve the AlterPartitionReassignments and
-//! ListPartitionReassignments APIs that the `--bootstrap-server` form of those needs.
+//! brokers (through a broker's Metadata or ZooKeeper); `--execute` and `--verify` work through
+//! the controller's reassignment APIs with `--bootstrap-server` (`reassign_api`, where
+//! `--cancel` and `--list` are too) or on ZooKeeper's `/admin/reassign_partitions` with
+//! `--zookeeper`, as Kafka 2.x's older form did (`reassign_zk`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,12 +16,11 @@ use super::reassign_json::{
     format_reassignment, parse_broker_list, parse_reassignment, parse_topics, Assignment,
     TopicPartition,
 };
-use super::{reassign_zk, topics_zk};
+use super::{reassign_api, reassign_zk, topics_zk};
 
 #[derive(Args, Debug)]
 pub struct ReassignArgs {
-    /// The Kafka server(s) to connect to, host:port[,...]: for --generate only (--execute and
-    /// --verify need --zookeeper).
+    /// The Kafka server(s) to connect to, host:port[,...].
     #[arg(long = "bootstrap-server", value_name = "HOST:PORT")]
     bootstrap_server: Option<String>,
     /// ZooKeeper connect string host:port[,...][/chroot], as the brokers' zookeeper.connect.
@@ -31,13 +30,20 @@ pub struct ReassignArgs {
     /// prints it).
     #[arg(long)]
     generate: bool,
-    /// Start the reassignment of --reassignment-json-file (needs --zookeeper).
+    /// Start the reassignment of --reassignment-json-file.
     #[arg(long)]
     execute: bool,
-    /// Whether the reassignment of --reassignment-json-file is done (needs --zookeeper); once
-    /// none is pending, clears reassignment throttles.
+    /// Whether the reassignment of --reassignment-json-file is done; once none is pending,
+    /// clears reassignment throttles.
     #[arg(long)]
     verify: bool,
+    /// Cancel the reassignment of --reassignment-json-file's partitions (with
+    /// --bootstrap-server): they go back to the replicas they had.
+    #[arg(long)]
+    cancel: bool,
+    /// List the reassignments in progress (with --bootstrap-server).
+    #[arg(long)]
+    list: bool,
     /// {"topics":[{"topic":"foo"}],"version":1}
     #[arg(long = "topics-to-move-json-file", value_name = "FILE")]
     topics_to_move_json_file: Option<PathBuf>,
@@ -59,15 +65,25 @@ enum Action {
     Generate,
     Execute,
     Verify,
+    Cancel,
+    List,
 }
 
 impl ReassignArgs {
     fn action(&self) -> anyhow::Result<Action> {
-        match (self.generate, self.execute, self.verify) {
-            (true, false, false) => Ok(Action::Generate),
-            (false, true, false) => Ok(Action::Execute),
-            (false, false, true) => Ok(Action::Verify),
-            _ => bail!("Command must include exactly one action: --generate, --execute, --verify"),
+        let chosen = [
+            (self.generate, Action::Generate),
+            (self.execute, Action::Execute),
+            (self.verify, Action::Verify),
+            (self.cancel, Action::Cancel),
+            (self.list, Action::List),
+        ];
+        let mut actions = chosen.into_iter().filter(|(on, _)| *on).map(|(_, a)| a);
+        match (actions.next(), actions.next()) {
+            (Some(action), None) => Ok(action),
+            _ => bail!(
+                "Command must include exactly one action: --generate, --execute, --verify, --cancel, or --list"
+            ),
         }
     }
 
@@ -97,15 +113,29 @@ pub fn run(args: ReassignArgs) -> anyhow::Result<ExitCode> {
     run_async(async move {
         match action {
             Action::Generate => generate(&args).await?,
-            Action::Execute | Action::Verify => {
+            Action::List => {
+                let client = api_client(&args, "--list").await?;
+                reassign_api::list(&client).await?;
+            }
+            Action::Execute | Action::Verify | Action::Cancel => {
                 let targets = parse_reassignment(&read(required(
                     &args.reassignment_json_file,
                     "reassignment-json-file",
                 )?)?)?;
-                let Some(connect) = &args.zookeeper else {
-                    bail!("--execute and --verify need --zookeeper: ferry's brokers do not serve the AlterPartitionReassignments API yet");
-                };
-                let zk = topics_zk::connect_zk(connect).await?;
+                if args.bootstrap_server.is_some() {
+                    let client = args.bootstrap().connect("reassign-partitions-tool").await?;
+                    match action {
+                        Action::Execute => reassign_api::execute(&client, &targets).await?,
+                        Action::Verify => reassign_api::verify(&client, &targets).await?,
+                        _ => reassign_api::cancel(&client, &targets).await?,
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                if matches!(action, Action::Cancel) {
+                    bail!("--cancel needs --bootstrap-server");
+                }
+                let connect = args.zookeeper.clone().unwrap_or_default();
+                let zk = topics_zk::connect_zk(&connect).await?;
                 let result = match action {
                     Action::Execute => reassign_zk::execute(&zk, &targets).await,
                     _ => reassign_zk::verify(&zk, &targets).await,
@@ -118,6 +148,17 @@ pub fn run(args: ReassignArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A client of the cluster, for the actions only the controller's APIs carry out.
+async fn api_client(
+    args: &ReassignArgs,
+    action: &str,
+) -> anyhow::Result<ferry_kafka_client::Client> {
+    if args.bootstrap_server.is_none() {
+        bail!("{action} needs --bootstrap-server");
+    }
+    args.bootstrap().connect("reassign-partitions-tool").await
+}
+
 /// What `--generate` needs of the cluster: the current replicas of the topics' partitions and
 /// the brokers registered now. Through a broker when --bootstrap-server is given (as Kafka
 /// prefers it), else through ZooKeeper.
@@ -127,21 +168,7 @@ async fn cluster_view(
 ) -> anyhow::Result<(Assignment, Vec<i32>)> {
     if args.bootstrap_server.is_some() {
         let client = args.bootstrap().connect("reassign-partitions-tool").await?;
-        let mut current = Assignment::new();
-        for topic in client.topics(Some(topics)).await? {
-            for p in topic.partitions {
-                let tp = TopicPartition {
-                    topic: topic.name.clone(),
-                    partition: p.partition,
-                };
-                current.insert(tp, p.replicas);
-            }
-        }
-        let metadata = client.metadata(Some(&[]), false).await?;
-        return Ok((
-            current,
-            metadata.brokers.iter().map(|b| b.node_id).collect(),
-        ));
+        return reassign_api::cluster_view(&client, topics).await;
     }
     let connect = args.zookeeper.clone().unwrap_or_default();
     let zk = topics_zk::connect_zk(&connect).await?;

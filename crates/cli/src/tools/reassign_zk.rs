@@ -15,12 +15,13 @@ use super::reassign_json::{format_reassignment, partition_list, Assignment, Topi
 
 /// Topic configs that throttle a reassignment's replication, cleared by `--verify` once no
 /// reassignment is left (ferry's brokers keep no broker-level throttles to clear).
-const TOPIC_THROTTLES: [&str; 2] = [
+pub(super) const TOPIC_THROTTLES: [&str; 2] = [
     "leader.replication.throttled.replicas",
     "follower.replication.throttled.replicas",
 ];
 
-const EXISTING_REASSIGNMENT: &str = "Cannot execute because there is an existing partition \
+pub(super) const EXISTING_REASSIGNMENT: &str =
+    "Cannot execute because there is an existing partition \
     assignment.  Use --additional to override this and create a new partition assignment in \
     addition to the existing one. The --additional flag can also be used to change the \
     throttle by resubmitting the current reassignment.";
@@ -55,7 +56,7 @@ async fn pending(zk: &KafkaZk) -> anyhow::Result<BTreeSet<TopicPartition>> {
         .collect())
 }
 
-fn topics_of(assignment: &Assignment) -> Vec<String> {
+pub(super) fn topics_of(assignment: &Assignment) -> Vec<String> {
     let topics: BTreeSet<&String> = assignment.keys().map(|tp| &tp.topic).collect();
     topics.into_iter().cloned().collect()
 }
@@ -63,42 +64,11 @@ fn topics_of(assignment: &Assignment) -> Vec<String> {
 /// `--execute`: checks, prints the current assignment (for a rollback) and starts it.
 pub async fn execute(zk: &KafkaZk, proposed: &Assignment) -> anyhow::Result<()> {
     let current = current_assignment(zk, &topics_of(proposed)).await?;
-    let missing: Vec<String> = proposed
-        .keys()
-        .filter(|tp| !current.contains_key(tp))
-        .map(ToString::to_string)
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "The proposed assignment contains non-existent partitions: List({})",
-            missing.join(", ")
-        );
-    }
-    let live = zk.broker_ids().await?;
-    let unknown: BTreeSet<i32> = proposed
-        .values()
-        .flatten()
-        .copied()
-        .filter(|id| !live.contains(id))
-        .collect();
-    if !unknown.is_empty() {
-        let ids: Vec<String> = unknown.iter().map(ToString::to_string).collect();
-        bail!(
-            "The proposed assignment contains non-existent brokerIDs: {}",
-            ids.join(",")
-        );
-    }
+    check_proposal(proposed, &current, &zk.broker_ids().await?)?;
     if !pending(zk).await?.is_empty() {
         bail!("{EXISTING_REASSIGNMENT}");
     }
-    let rollback: Assignment = current
-        .into_iter()
-        .filter(|(tp, _)| proposed.contains_key(tp))
-        .collect();
-    println!(
-        "Current partition replica assignment\n\n{}\n\nSave this to use as the --reassignment-json-file option during rollback",
-        format_reassignment(&rollback)
-    );
+    print_rollback(&current, proposed);
     let request: Vec<Reassignment> = proposed
         .iter()
         .map(|(tp, replicas)| Reassignment {
@@ -112,12 +82,63 @@ pub async fn execute(zk: &KafkaZk, proposed: &Assignment) -> anyhow::Result<()> 
         Err(ZkError::NodeExists { .. }) => bail!("{EXISTING_REASSIGNMENT}"),
         Err(error) => return Err(error.into()),
     }
+    println!("{}", started_line(proposed));
+    Ok(())
+}
+
+/// Refuses a proposal naming partitions that do not exist or brokers not registered, with
+/// Kafka's messages.
+pub(super) fn check_proposal(
+    proposed: &Assignment,
+    current: &Assignment,
+    live: &[i32],
+) -> anyhow::Result<()> {
+    let missing: Vec<String> = proposed
+        .keys()
+        .filter(|tp| !current.contains_key(tp))
+        .map(ToString::to_string)
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "The proposed assignment contains non-existent partitions: List({})",
+            missing.join(", ")
+        );
+    }
+    let unknown: BTreeSet<i32> = proposed
+        .values()
+        .flatten()
+        .copied()
+        .filter(|id| !live.contains(id))
+        .collect();
+    if !unknown.is_empty() {
+        let ids: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+        bail!(
+            "The proposed assignment contains non-existent brokerIDs: {}",
+            ids.join(",")
+        );
+    }
+    Ok(())
+}
+
+/// Prints the current replicas of the proposal's partitions, to keep for a rollback.
+pub(super) fn print_rollback(current: &Assignment, proposed: &Assignment) {
+    let rollback: Assignment = current
+        .iter()
+        .filter(|(tp, _)| proposed.contains_key(tp))
+        .map(|(tp, r)| (tp.clone(), r.clone()))
+        .collect();
     println!(
+        "Current partition replica assignment\n\n{}\n\nSave this to use as the --reassignment-json-file option during rollback",
+        format_reassignment(&rollback)
+    );
+}
+
+pub(super) fn started_line(proposed: &Assignment) -> String {
+    format!(
         "Successfully started partition reassignment{} for {}",
         if proposed.len() == 1 { "" } else { "s" },
         partition_list(proposed.keys())
-    );
-    Ok(())
+    )
 }
 
 /// `--verify`: the state of each partition of `targets`; once no reassignment is pending,
@@ -137,7 +158,12 @@ pub async fn verify(zk: &KafkaZk, targets: &Assignment) -> anyhow::Result<()> {
 }
 
 /// Kafka's `partitionReassignmentStatesToString` line for one partition.
-fn status_line(tp: &TopicPartition, current: &[i32], target: &[i32], pending: bool) -> String {
+pub(super) fn status_line(
+    tp: &TopicPartition,
+    current: &[i32],
+    target: &[i32],
+    pending: bool,
+) -> String {
     let ids = |ids: &[i32]| super::common::join_ids(ids);
     if pending {
         format!("Reassignment of partition {tp} is still in progress.")
@@ -153,7 +179,25 @@ fn status_line(tp: &TopicPartition, current: &[i32], target: &[i32], pending: bo
 }
 
 async fn clear_throttles(zk: &KafkaZk, targets: &Assignment) -> anyhow::Result<()> {
-    let mut brokers: BTreeSet<i32> = zk.broker_ids().await?.into_iter().collect();
+    print_clearing_throttles(&zk.broker_ids().await?, targets);
+    for topic in &topics_of(targets) {
+        let Some(config) = zk.get_topic_config(topic).await? else {
+            continue;
+        };
+        let mut kept: BTreeMap<String, String> = config.value.clone();
+        kept.retain(|key, _| !TOPIC_THROTTLES.contains(&key.as_str()));
+        if kept.len() != config.value.len() {
+            zk.set_topic_config(topic, &kept, Some(config.zk_version))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// What `--verify` prints when it clears the throttles (ferry's brokers keep no broker-level
+/// throttles; the line is Kafka's).
+pub(super) fn print_clearing_throttles(registered: &[i32], targets: &Assignment) {
+    let mut brokers: BTreeSet<i32> = registered.iter().copied().collect();
     brokers.extend(targets.values().flatten());
     let brokers: Vec<i32> = brokers.into_iter().collect();
     println!(
@@ -167,18 +211,6 @@ async fn clear_throttles(zk: &KafkaZk, targets: &Assignment) -> anyhow::Result<(
         if topics.len() == 1 { "" } else { "s" },
         topics.join(",")
     );
-    for topic in &topics {
-        let Some(config) = zk.get_topic_config(topic).await? else {
-            continue;
-        };
-        let mut kept: BTreeMap<String, String> = config.value.clone();
-        kept.retain(|key, _| !TOPIC_THROTTLES.contains(&key.as_str()));
-        if kept.len() != config.value.len() {
-            zk.set_topic_config(topic, &kept, Some(config.zk_version))
-                .await?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -345,3 +345,46 @@ fn describe_log_dirs_request_and_response_bytes() {
     resp.encode(4, &mut out).unwrap();
     assert_eq!(&out[..], &answer[..]);
 }
+
+/// AlterPartitionReassignments and ListPartitionReassignments as kafka-reassign-partitions.sh
+/// sends them (written from Kafka's schemas, KIP-455): v0 is flexible; a null replica list
+/// cancels a partition's reassignment; the list answer has the replicas being added and
+/// removed.
+#[test]
+fn partition_reassignments_bytes() {
+    let frame = hex("002d 0000 00000009 0001 63 00
+         0000ea60 02 02 74 03
+         00000000 04 00000001 00000002 00000003 00
+         00000001 00 00
+         00 00");
+    let (h, body) = decode_request(&frame).unwrap();
+    assert_eq!((h.api_key, h.api_version, h.correlation_id), (45, 0, 9));
+    let RequestBody::AlterPartitionReassignments(req) = &body else {
+        panic!("{body:?}")
+    };
+    let partitions = &req.topics[0].partitions;
+    assert_eq!(partitions[0].replicas.as_deref(), Some(&[1, 2, 3][..]));
+    assert_eq!(
+        (partitions[1].partition_index, &partitions[1].replicas),
+        (1, &None)
+    );
+    assert_eq!(&encode_request(&h, &body).unwrap()[..], &frame[..]);
+
+    let answer = hex("00000000 0000 00 02 02 74 02
+         00000000 05 00000001 00000002 00000003 00000004 02 00000004 02 00000001 00
+         00 00");
+    let resp = ListPartitionReassignmentsResponse::decode(
+        &mut Reader::new(Bytes::from(answer.clone())),
+        0,
+    )
+    .unwrap();
+    let ongoing = &resp.topics[0].partitions[0];
+    assert_eq!(ongoing.replicas, vec![1, 2, 3, 4]);
+    assert_eq!(
+        (&ongoing.adding_replicas[..], &ongoing.removing_replicas[..]),
+        (&[4][..], &[1][..])
+    );
+    let mut out = bytes::BytesMut::new();
+    resp.encode(0, &mut out).unwrap();
+    assert_eq!(&out[..], &answer[..]);
+}

@@ -1,0 +1,126 @@
+//! AlterPartitionReassignments and ListPartitionReassignments (KIP-455;
+//! kafka-reassign-partitions.sh's `--bootstrap-server` form): carried out by the controller
+//! (see `crate::controller`'s reassignment). Only the controller answers; another broker says
+//! NOT_CONTROLLER for the whole request and the client finds the controller in Metadata.
+
+use std::collections::BTreeMap;
+
+use ferry_kafka_protocol::messages::partition_reassignments::{
+    AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse,
+    ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse,
+    OngoingPartitionReassignment, OngoingTopicReassignment, ReassignablePartitionResponse,
+    ReassignableTopicResponse,
+};
+use ferry_kafka_protocol::ErrorCode;
+use tokio::sync::oneshot;
+
+use crate::broker::Broker;
+use crate::controller::ControllerCommand;
+
+pub async fn alter(
+    broker: &Broker,
+    request: AlterPartitionReassignmentsRequest,
+) -> AlterPartitionReassignmentsResponse {
+    let changes = request
+        .topics
+        .into_iter()
+        .flat_map(|t| {
+            let topic = t.name;
+            t.partitions
+                .into_iter()
+                .map(move |p| ((topic.clone(), p.partition_index), p.replicas))
+        })
+        .collect();
+    let (reply, answer) = oneshot::channel();
+    let command = ControllerCommand::AlterReassignments { changes, reply };
+    let not_controller = || AlterPartitionReassignmentsResponse {
+        error_code: ErrorCode::NotController.code(),
+        ..Default::default()
+    };
+    if broker.controller_mailbox.send(command).is_err() {
+        return not_controller();
+    }
+    let Ok(outcomes) = answer.await else {
+        return not_controller();
+    };
+    let mut by_topic: BTreeMap<String, Vec<ReassignablePartitionResponse>> = BTreeMap::new();
+    for ((topic, partition), outcome) in outcomes {
+        let (error_code, error_message) = match outcome {
+            Ok(()) => (0, None),
+            Err((code, message)) => (code.code(), Some(message)),
+        };
+        by_topic
+            .entry(topic)
+            .or_default()
+            .push(ReassignablePartitionResponse {
+                partition_index: partition,
+                error_code,
+                error_message,
+                ..Default::default()
+            });
+    }
+    AlterPartitionReassignmentsResponse {
+        responses: by_topic
+            .into_iter()
+            .map(|(name, partitions)| ReassignableTopicResponse {
+                name,
+                partitions,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+pub async fn list(
+    broker: &Broker,
+    request: ListPartitionReassignmentsRequest,
+) -> ListPartitionReassignmentsResponse {
+    let partitions = request.topics.map(|topics| {
+        topics
+            .into_iter()
+            .flat_map(|t| {
+                let topic = t.name;
+                t.partition_indexes
+                    .into_iter()
+                    .map(move |p| (topic.clone(), p))
+            })
+            .collect()
+    });
+    let (reply, answer) = oneshot::channel();
+    let command = ControllerCommand::ListReassignments { partitions, reply };
+    let not_controller = || ListPartitionReassignmentsResponse {
+        error_code: ErrorCode::NotController.code(),
+        ..Default::default()
+    };
+    if broker.controller_mailbox.send(command).is_err() {
+        return not_controller();
+    }
+    let Ok(ongoing) = answer.await else {
+        return not_controller();
+    };
+    let mut by_topic: BTreeMap<String, Vec<OngoingPartitionReassignment>> = BTreeMap::new();
+    for r in ongoing {
+        by_topic
+            .entry(r.partition.0)
+            .or_default()
+            .push(OngoingPartitionReassignment {
+                partition_index: r.partition.1,
+                replicas: r.replicas,
+                adding_replicas: r.adding,
+                removing_replicas: r.removing,
+                ..Default::default()
+            });
+    }
+    ListPartitionReassignmentsResponse {
+        topics: by_topic
+            .into_iter()
+            .map(|(name, partitions)| OngoingTopicReassignment {
+                name,
+                partitions,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
