@@ -3,14 +3,13 @@
 //! elections). As in Kafka 2.x, only the controller answers; another broker says
 //! NOT_CONTROLLER for the whole request and the client finds the controller in Metadata.
 
-use std::collections::BTreeMap;
-
 use ferry_kafka_protocol::messages::elect_leaders::{
     ElectLeadersPartitionResult, ElectLeadersRequest, ElectLeadersResponse, ReplicaElectionResult,
 };
 use ferry_kafka_protocol::ErrorCode;
 use tokio::sync::oneshot;
 
+use super::partition_outcomes;
 use crate::broker::Broker;
 use crate::controller::{ControllerCommand, ElectionType};
 
@@ -49,28 +48,20 @@ pub async fn handle(broker: &Broker, request: ElectLeadersRequest) -> ElectLeade
     let Ok(outcomes) = answer.await else {
         return failed(ErrorCode::NotController);
     };
-    let mut by_topic: BTreeMap<String, Vec<ElectLeadersPartitionResult>> = BTreeMap::new();
-    for ((topic, partition), outcome) in outcomes {
-        let (error_code, error_message) = match outcome {
-            Ok(()) => (0, None),
-            Err((code, message)) => (code.code(), Some(message)),
-        };
-        by_topic
-            .entry(topic)
-            .or_default()
-            .push(ElectLeadersPartitionResult {
-                partition_id: partition,
-                error_code,
-                error_message,
-                ..Default::default()
-            });
-    }
     ElectLeadersResponse {
-        replica_election_results: by_topic
+        replica_election_results: partition_outcomes::by_topic(outcomes)
             .into_iter()
-            .map(|(topic, partition_result)| ReplicaElectionResult {
+            .map(|(topic, answers)| ReplicaElectionResult {
                 topic,
-                partition_result,
+                partition_result: answers
+                    .into_iter()
+                    .map(|a| ElectLeadersPartitionResult {
+                        partition_id: a.partition,
+                        error_code: a.error_code,
+                        error_message: a.error_message,
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             })
             .collect(),

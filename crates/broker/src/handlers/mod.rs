@@ -35,6 +35,7 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
+mod partition_outcomes;
 mod partition_reassignments;
 mod produce;
 mod sasl_handshake;

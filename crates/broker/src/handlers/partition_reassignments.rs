@@ -14,6 +14,7 @@ use ferry_kafka_protocol::messages::partition_reassignments::{
 use ferry_kafka_protocol::ErrorCode;
 use tokio::sync::oneshot;
 
+use super::partition_outcomes;
 use crate::broker::Broker;
 use crate::controller::ControllerCommand;
 
@@ -43,28 +44,20 @@ pub async fn alter(
     let Ok(outcomes) = answer.await else {
         return not_controller();
     };
-    let mut by_topic: BTreeMap<String, Vec<ReassignablePartitionResponse>> = BTreeMap::new();
-    for ((topic, partition), outcome) in outcomes {
-        let (error_code, error_message) = match outcome {
-            Ok(()) => (0, None),
-            Err((code, message)) => (code.code(), Some(message)),
-        };
-        by_topic
-            .entry(topic)
-            .or_default()
-            .push(ReassignablePartitionResponse {
-                partition_index: partition,
-                error_code,
-                error_message,
-                ..Default::default()
-            });
-    }
     AlterPartitionReassignmentsResponse {
-        responses: by_topic
+        responses: partition_outcomes::by_topic(outcomes)
             .into_iter()
-            .map(|(name, partitions)| ReassignableTopicResponse {
+            .map(|(name, answers)| ReassignableTopicResponse {
                 name,
-                partitions,
+                partitions: answers
+                    .into_iter()
+                    .map(|a| ReassignablePartitionResponse {
+                        partition_index: a.partition,
+                        error_code: a.error_code,
+                        error_message: a.error_message,
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             })
             .collect(),
