@@ -537,8 +537,7 @@ def test_leader_kill9_under_an_idempotent_producer_loses_nothing(cluster):
 def test_a_killed_leader_is_replaced_before_its_session_expires(make_cluster):
     """kill -9 of a leader that is not the controller: its port refuses connections at once,
     so the controller moves its leaderships without waiting for its ZooKeeper session (20 s
-    here) to expire; producing goes on and nothing acknowledged is lost. (A killed controller
-    still waits for its session: nobody else may act as controller before it ends.)"""
+    here) to expire; producing goes on and nothing acknowledged is lost."""
     cluster = make_cluster(overrides={"zookeeper.session.timeout.ms": "20000"})
     topic = "fast-failover"
     create_topic(cluster, topic)
@@ -560,6 +559,39 @@ def test_a_killed_leader_is_replaced_before_its_session_expires(make_cluster):
         print(f"broker {victim} (leader of {led}) killed: leaderships and ISRs moved in "
               f"{moved:.2f} s, first acknowledged produce to its partitions after {acked:.2f} s, "
               f"its session still alive")
+        load.wait_for_more(300)
+    cluster.start_broker(victim)
+    verify(cluster, topic, load)
+
+
+@pytest.mark.fault
+def test_a_killed_controller_is_replaced_before_its_session_expires(make_cluster):
+    """kill -9 of the controller while it leads partitions: the other brokers find its port
+    refusing connections, delete /controller (its session would hold it for 20 s here), one
+    of them is elected and moves the dead broker's leaderships; nothing acknowledged is lost."""
+    cluster = make_cluster(overrides={"zookeeper.session.timeout.ms": "20000"})
+    topic = "controller-failover"
+    create_topic(cluster, topic)
+    with ProduceLoad(cluster.bootstrap, topic) as load:
+        load.wait_for_more(300)
+        victim = cluster.wait_for_controller()
+        led = cluster.partitions_led_by(topic, victim)
+        epoch = cluster.controller_epoch()
+        killed = time.monotonic()
+        cluster.kill9(victim)
+        successor = cluster.wait_for_controller(excluding=(victim,), timeout=60)
+        elected = time.monotonic() - killed
+        for p in range(PARTITIONS):
+            state = cluster.wait_for_isr(topic, p, 2, timeout=60)
+            assert victim not in state.isr and state.leader != victim, state
+        moved = time.monotonic() - killed
+        assert victim in cluster.registered_ids(), (
+            f"the controller was replaced only after its session expired ({moved:.1f} s)")
+        assert cluster.controller_epoch() > epoch
+        acked = load.first_ack_after(killed, led, timeout=60) - killed if led else 0.0
+        print(f"controller {victim} (leader of {led}) killed: broker {successor} elected after "
+              f"{elected:.2f} s, leaderships moved in {moved:.2f} s, first acknowledged produce "
+              f"to its partitions after {acked:.2f} s, its session still alive")
         load.wait_for_more(300)
     cluster.start_broker(victim)
     verify(cluster, topic, load)

@@ -10,6 +10,11 @@
 //! instead, and are left to the session timeout as in Kafka: being unable to reach a broker
 //! does not prove that it is gone, a refused connection does. The broker stays fenced (never
 //! elected) until it registers again with a new session.
+//!
+//! The controller itself is watched the same way by every other broker ([`ControllerProbe`]):
+//! when its process is gone, they delete `/controller` (only if no election happened since they
+//! saw it), so that one of them takes over at once instead of at the dead session's expiry;
+//! the new controller's own probes then find the dead broker and move its leaderships.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::ErrorKind;
@@ -82,6 +87,34 @@ impl LivenessProbes {
                     task,
                 },
             );
+        }
+    }
+}
+
+/// Watches one broker (the controller) until its process is gone.
+pub struct ControllerProbe {
+    _probe: Option<Probe>,
+    gone: mpsc::UnboundedReceiver<(i32, i64)>,
+}
+
+impl ControllerProbe {
+    /// Probes broker `id` at `address`; `None` probes nothing (never reports).
+    pub fn start(target: Option<(i32, String)>) -> Self {
+        let (tx, gone) = mpsc::unbounded_channel();
+        let probe = target.map(|(id, address)| Probe {
+            epoch: 0,
+            task: tokio::spawn(watch(id, 0, address, tx)),
+        });
+        ControllerProbe {
+            _probe: probe,
+            gone,
+        }
+    }
+
+    /// Returns once the broker's process is gone (never, when nothing is probed).
+    pub async fn gone(&mut self) {
+        if self.gone.recv().await.is_none() {
+            std::future::pending::<()>().await;
         }
     }
 }

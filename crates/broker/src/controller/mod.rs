@@ -55,7 +55,7 @@ use crate::zk::{paths, ControllerEpoch, Election, KafkaZk, LeaderAndIsr, ZkError
 pub use assignment::assign_randomly;
 use channel::{ControlRequest, ControllerChannel};
 use context::{elect, initial_state, ControllerContext, Decision, StateAt};
-use liveness::LivenessProbes;
+use liveness::{ControllerProbe, LivenessProbes};
 pub use mailbox::{ControllerCommand, ControllerMailbox, ElectionType};
 use reassignment::Moving;
 
@@ -111,9 +111,27 @@ async fn round(b: &Arc<Broker>) -> Result<(), ZkError> {
         }
         Some(id) => {
             b.set_controller_id(id);
+            let seen = zk.get_controller_epoch().await?;
+            let address = match id == b.id() {
+                true => None,
+                false => zk
+                    .get_broker_with_epoch(id)
+                    .await?
+                    .and_then(|(info, _)| info.endpoints.first().cloned())
+                    .map(|e| (id, format!("{}:{}", e.host, e.port))),
+            };
+            let mut probe = ControllerProbe::start(address);
             tokio::select! {
                 _ = watch.changed() => {}
                 _ = sessions.changed() => {}
+                () = probe.gone() => {
+                    if let Some(seen) = seen {
+                        if zk.depose_controller(&seen).await? {
+                            tracing::warn!(controller = id, epoch = seen.epoch,
+                                "the controller's process is gone: /controller deleted for a new election");
+                        }
+                    }
+                }
             }
             Ok(())
         }

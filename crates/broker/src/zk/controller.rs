@@ -89,6 +89,22 @@ impl KafkaZk {
         Ok(ZnodeWatch::new(controller, paths::CONTROLLER, events))
     }
 
+    /// Deletes `/controller`, held by a broker whose process is gone, unless a controller was
+    /// elected since `seen` (the epoch read when that broker was seen holding it): its session
+    /// would keep the node until it expires. True if this call deleted it.
+    pub async fn depose_controller(&self, seen: &ControllerEpoch) -> Result<bool> {
+        let ops = vec![Op::delete(paths::CONTROLLER, None)];
+        match self.write_fenced(Some(seen), ops).await {
+            Ok(_) => Ok(true),
+            Err(
+                ZkError::ControllerMoved { .. }
+                | ZkError::StaleVersion { .. }
+                | ZkError::NoNode { .. },
+            ) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Tries to become controller: creates `/controller` and increments `/controller_epoch`
     /// atomically. Losing is not an error: the winner is named in [`Election::Lost`]. A session
     /// that is controller already gets its epoch back.
