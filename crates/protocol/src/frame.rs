@@ -76,7 +76,7 @@ pub fn encode_response(
     body: &ResponseBody,
 ) -> Result<BytesMut> {
     let api = body.api_key();
-    let mut buf = BytesMut::new();
+    let mut buf = BytesMut::with_capacity(RESPONSE_FIELDS_ROOM + records_len(body));
     ResponseHeader {
         correlation_id,
         ..Default::default()
@@ -84,6 +84,23 @@ pub fn encode_response(
     .write(&mut buf, api.response_header_version(api_version));
     body.encode(api_version, &mut buf)?;
     Ok(buf)
+}
+
+/// Room for a response's fields besides its record sets (most answers fit in it whole).
+const RESPONSE_FIELDS_ROOM: usize = 1024;
+
+/// The bytes of record sets a response carries (a Fetch answer's), so that its frame is
+/// allocated once instead of growing, and copied, as the records are written into it.
+fn records_len(body: &ResponseBody) -> usize {
+    match body {
+        ResponseBody::Fetch(fetch) => fetch
+            .responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .map(|p| p.records.as_ref().map_or(0, |r| r.len() + 64))
+            .sum(),
+        _ => 0,
+    }
 }
 
 /// Decodes a response frame to a request of `api` at `api_version`.
