@@ -13,8 +13,8 @@ build, fresh data directories, free ports), by two clients side by side: `ferry 
    confluent-kafka producer (acks=all) sending continuously to a partition with replication
    factor 3: its leader stopped with SIGTERM (controlled shutdown); killed with kill -9 (the
    controller finds its port closed and moves its leaderships); and the controller's own
-   broker killed with kill -9 while leading the partition (nobody may take over as
-   controller before its ZooKeeper session expires). Each is timed from the signal to the
+   broker killed with kill -9 while leading the partition (the other brokers find its port
+   closed, delete /controller and elect a new one). Each is timed from the signal to the
    first acknowledgement of a record sent after it.
 
 Figures only; nothing here passes or fails. The throughput runs share one disk; see
