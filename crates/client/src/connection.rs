@@ -360,6 +360,19 @@ async fn write_loop(
     }
 }
 
+/// Reads a `size`-byte frame body into a buffer of that capacity, straight into its spare
+/// room: a large Fetch answer is neither zeroed first nor copied as its buffer grows.
+async fn read_frame(read: &mut BufReader<OwnedReadHalf>, size: usize) -> std::io::Result<BytesMut> {
+    let mut frame = BytesMut::with_capacity(size);
+    while frame.len() < size {
+        let rest = (size - frame.len()) as u64;
+        if read.take(rest).read_buf(&mut frame).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(frame)
+}
+
 async fn read_loop(read: OwnedReadHalf, shared: Arc<Shared>) {
     let mut read = BufReader::with_capacity(256 << 10, read);
     let reason = loop {
@@ -370,10 +383,10 @@ async fn read_loop(read: OwnedReadHalf, shared: Arc<Shared>) {
         if !(4..=MAX_RESPONSE_SIZE).contains(&size) {
             break format!("response size {size} out of bounds");
         }
-        let mut frame = BytesMut::zeroed(size);
-        if let Err(error) = read.read_exact(&mut frame).await {
-            break format!("read failed: {error}");
-        }
+        let frame = match read_frame(&mut read, size).await {
+            Ok(frame) => frame,
+            Err(error) => break format!("read failed: {error}"),
+        };
         let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
         let waiter = shared.lock().pending.remove(&id);
         // A response nobody waits for anymore (timed out) is dropped.
