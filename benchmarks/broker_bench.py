@@ -180,10 +180,23 @@ def create_topic(ferry: str, bootstrap: str, topic: str, replication_factor: int
         "--partitions", "1", "--replication-factor", str(replication_factor))
 
 
+def settle() -> None:
+    """Gives every throughput run the same start: what earlier runs wrote is on disk, and (as
+    root) the page cache they filled is dropped, so that a run is not slowed by the writeback
+    and page reclaim of the runs before it (on this machine that alone halved the last runs of
+    an invocation)."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+    except OSError:
+        pass  # not root: synced only
+    time.sleep(1)
+
+
 def ferry_perf_throughput(ferry: str, bootstrap: str, topic: str, records: int, size: int,
                           acks: str = "1", replication_factor: int = 1) -> None:
     create_topic(ferry, bootstrap, topic, replication_factor)
-    os.sync()
+    settle()
     produced = run(ferry, "perf", "produce", "--bootstrap-server", bootstrap, "--topic", topic,
                    "--num-records", str(records), "--record-size", str(size), "--throughput",
                    "-1", "--producer-props", f"acks={acks}")
@@ -200,7 +213,7 @@ def ferry_perf_throughput(ferry: str, bootstrap: str, topic: str, records: int, 
 def rdkafka_throughput(ferry: str, load: str, bootstrap: str, topic: str, records: int,
                        size: int, acks: str = "1", replication_factor: int = 1) -> None:
     create_topic(ferry, bootstrap, topic, replication_factor)
-    os.sync()
+    settle()
     print(run(load, "produce", bootstrap, topic, str(records), str(size), acks))
 
 

@@ -20,7 +20,9 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer as _, ProducerContext, ThreadedProducer,
+};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 /// Counts acknowledged and failed deliveries; in the latency run, also how long each
@@ -44,7 +46,9 @@ impl ProducerContext for Deliveries {
             Err(_) => self.failed.fetch_add(1, Ordering::Relaxed),
         };
         if let Some((start, acks)) = &self.acks {
-            let latency = start.elapsed().saturating_sub(Duration::from_nanos(*intended));
+            let latency = start
+                .elapsed()
+                .saturating_sub(Duration::from_nanos(*intended));
             acks.lock().unwrap_or_else(|p| p.into_inner()).push(latency);
         }
     }
@@ -124,9 +128,15 @@ fn latency(bootstrap: &str, topic: &str, rate: u64, seconds: u64, acks: &str, si
         .set("enable.auto.commit", "false")
         .create()
         .unwrap_or_else(|e| fail(&format!("cannot create the consumer: {e}")));
+    // From the log end as it is now, resolved before anything is produced: `Offset::End`
+    // resolves when the consumer first fetches, and on a cluster that has just started that
+    // can come after the first records, which would then never be received.
+    let (_, end) = consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(30))
+        .unwrap_or_else(|e| fail(&format!("watermarks of {topic}: {e}")));
     let mut assignment = TopicPartitionList::new();
     assignment
-        .add_partition_offset(topic, 0, Offset::End)
+        .add_partition_offset(topic, 0, Offset::Offset(end))
         .unwrap_or_else(|e| fail(&format!("{e}")));
     consumer
         .assign(&assignment)
