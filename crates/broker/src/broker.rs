@@ -343,17 +343,25 @@ impl Broker {
         self.controller_id.load(Ordering::Relaxed)
     }
 
-    /// Stops the broker cleanly: with `controlled.shutdown.enable`, asks the controller to
-    /// move this broker's leaderships away first (so clients switch leaders now, not when
-    /// the session expires), having stopped fetching; then checkpoints high watermarks,
-    /// closes the logs and the ZooKeeper session (which removes the registration at once).
-    pub async fn shutdown(self: &Arc<Self>) {
+    /// The first half of a clean stop: with `controlled.shutdown.enable`, asks the controller
+    /// to move this broker's leaderships away (so clients switch leaders now, not when the
+    /// session expires), having stopped fetching. Clients are still served meanwhile, as Kafka
+    /// stops its socket server only after this: they can still reach the leaders that are
+    /// moving, and a stopping controller's port stays open, so that the other brokers do not
+    /// take it for dead (see `controller::liveness`). Then call [`Broker::close`].
+    pub async fn hand_over(self: &Arc<Self>) {
         // Fetching stops first: a follower that kept fetching would catch up and be taken
         // back into the ISRs the controller is about to remove it from.
         self.replica_manager.fetchers.shutdown();
         if self.config.replication.controlled_shutdown {
             crate::controlled_shutdown::request(self).await;
         }
+    }
+
+    /// The second half of a clean stop, once no client is accepted any more: checkpoints high
+    /// watermarks, closes the logs and the ZooKeeper session (which removes the registration
+    /// at once).
+    pub async fn close(self: &Arc<Self>) {
         let me = Arc::clone(self);
         let _ = tokio::task::spawn_blocking(move || {
             me.replica_manager.checkpoint_high_watermarks();

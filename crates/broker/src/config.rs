@@ -42,6 +42,20 @@ pub struct Listener {
     pub port: u16,
 }
 
+impl Listener {
+    /// host:port where a client on this host reaches the listener (loopback for a wildcard).
+    pub fn local_address(&self) -> String {
+        match self.host.as_str() {
+            "" | "0.0.0.0" | "::" | "[::]" => format!("127.0.0.1:{}", self.port),
+            // An IPv6 address needs its brackets in host:port.
+            host if host.contains(':') && !host.starts_with('[') => {
+                format!("[{host}]:{}", self.port)
+            }
+            host => format!("{host}:{}", self.port),
+        }
+    }
+}
+
 /// The settings the broker acts on.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -414,6 +428,22 @@ impl BrokerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listener_is_reached_locally_on_loopback_for_a_wildcard() {
+        let at = |host: &str| {
+            Listener {
+                host: host.into(),
+                port: 9092,
+            }
+            .local_address()
+        };
+        assert_eq!(at(""), "127.0.0.1:9092");
+        assert_eq!(at("0.0.0.0"), "127.0.0.1:9092");
+        assert_eq!(at("::"), "127.0.0.1:9092");
+        assert_eq!(at("::1"), "[::1]:9092");
+        assert_eq!(at("broker1"), "broker1:9092");
+    }
 
     #[test]
     fn parses_a_typical_file_with_overrides() {

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use ferry_kafka_client::{ClientConfig, Connection};
 use ferry_kafka_protocol::messages::controlled_shutdown::ControlledShutdownRequest;
-use tokio::sync::oneshot;
 
 use crate::broker::Broker;
 use crate::controller::ControllerCommand;
@@ -53,18 +52,13 @@ pub async fn request(broker: &Arc<Broker>) {
 async fn attempt_once(broker: &Arc<Broker>) -> Result<usize, String> {
     let controller = broker.metadata.controller_id();
     if controller == broker.id() {
-        let (reply, answer) = oneshot::channel();
-        broker
+        let broker_id = broker.id();
+        return broker
             .controller_mailbox
-            .send(ControllerCommand::ControlledShutdown {
-                broker_id: broker.id(),
-                reply,
-            })
-            .map_err(|e| e.to_string())?;
-        return answer
+            .ask(|reply| ControllerCommand::ControlledShutdown { broker_id, reply })
             .await
             .map(|remaining| remaining.len())
-            .map_err(|_| "the controller stopped".to_string());
+            .map_err(|e| e.to_string());
     }
     let address = broker
         .metadata

@@ -129,11 +129,9 @@ fn start_daemon(
 
 /// Where a client on this host reaches the listener (loopback for a wildcard host).
 pub(crate) fn client_addresses(config: &BrokerConfig) -> Vec<SocketAddr> {
-    let host = match config.listener.host.as_str() {
-        "" | "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
-        host => host,
-    };
-    (host, config.listener.port)
+    config
+        .listener
+        .local_address()
         .to_socket_addrs()
         .map(|a| a.collect())
         .unwrap_or_default()
@@ -158,10 +156,14 @@ pub async fn serve_started_until_signal(broker: Arc<Broker>) -> anyhow::Result<(
     ferry_broker::metrics::spawn(&broker).await;
     let listener = net::bind(&broker).await?;
     tracing::info!(addr = ?listener.local_addr().ok(), "broker serving clients");
+    let mut accepting = tokio::spawn(net::accept_loop(broker.clone(), listener));
     tokio::select! {
-        () = net::accept_loop(broker.clone(), listener) => {}
+        _ = &mut accepting => {}
         () = shutdown_signal() => tracing::info!("shutting down"),
     }
-    broker.shutdown().await;
+    // Still accepting clients while the leaderships move, as Kafka does.
+    broker.hand_over().await;
+    accepting.abort();
+    broker.close().await;
     Ok(())
 }

@@ -67,16 +67,15 @@ impl NodeConfig {
 fn split(text: &str) -> (String, String) {
     let (mut keeper, mut broker) = (String::new(), String::new());
     for (key, value) in parse_properties(text) {
+        let line = format!("{key}={value}\n");
         // Both halves serve the console, with the same account.
-        if ferry_console::is_console_key(&key) {
-            keeper.push_str(&format!("{key}={value}\n"));
+        let both = ferry_console::is_console_key(&key);
+        if both || is_keeper_key(&key) {
+            keeper.push_str(&line);
         }
-        let side = if is_keeper_key(&key) && !ferry_console::is_console_key(&key) {
-            &mut keeper
-        } else {
-            &mut broker
-        };
-        side.push_str(&format!("{key}={value}\n"));
+        if both || !is_keeper_key(&key) {
+            broker.push_str(&line);
+        }
     }
     (keeper, broker)
 }

@@ -173,6 +173,7 @@ impl Sources {
 }
 
 /// The host:port a broker registration names: its first endpoint, else the old host/port.
+/// (The broker crate reads registrations whole, but it depends on this crate, not the reverse.)
 fn broker_address(registration: &[u8]) -> Option<String> {
     let json: Value = serde_json::from_slice(registration).ok()?;
     if let Some(endpoint) = json["endpoints"].as_array().and_then(|e| e.first()) {

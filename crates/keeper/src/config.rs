@@ -35,6 +35,28 @@ pub struct ServerSpec {
     pub client: Option<String>,
 }
 
+impl ServerSpec {
+    /// host:port where clients reach this server: the client part of its line, on the line's
+    /// host when that part names no address (or a wildcard); `default_port` without one.
+    pub fn client_address(&self, default_port: u16) -> String {
+        match self.client.as_deref().map(split_client) {
+            None => format!("{}:{default_port}", self.host),
+            Some((Some(address), port)) if !matches!(address.trim(), "" | "0.0.0.0") => {
+                format!("{}:{}", address.trim(), port.trim())
+            }
+            Some((_, port)) => format!("{}:{}", self.host, port.trim()),
+        }
+    }
+}
+
+/// A `server.N` line's client part, `[clientAddr:]clientPort`, as (address, port).
+fn split_client(client: &str) -> (Option<&str>, &str) {
+    match client.rsplit_once(':') {
+        Some((address, port)) => (Some(address), port),
+        None => (None, client),
+    }
+}
+
 /// Which four-letter words are allowed (`4lw.commands.whitelist`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Whitelist {
@@ -295,10 +317,7 @@ impl KeeperConfig {
     /// after the `;`), which ZooKeeper 3.5+ lets stand in for `clientPort`.
     fn apply_client_address(&mut self, client: &str) -> Result<(), ConfigError> {
         let key = "server.N client address";
-        let (addr, port) = match client.rsplit_once(':') {
-            Some((addr, port)) => (Some(addr), port),
-            None => (None, client),
-        };
+        let (addr, port) = split_client(client);
         self.client_port = port
             .trim()
             .parse()
@@ -511,6 +530,19 @@ fn read_myid(data_dir: &Path) -> Result<Option<u64>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_line_names_where_its_clients_connect() {
+        let at = |value: &str| {
+            parse_server("server.2", value)
+                .unwrap()
+                .client_address(2181)
+        };
+        assert_eq!(at("h2:2888:3888"), "h2:2181");
+        assert_eq!(at("h2:2888:3888;2182"), "h2:2182");
+        assert_eq!(at("h2:2888:3888;0.0.0.0:2183"), "h2:2183");
+        assert_eq!(at("h2:2888:3888;10.0.0.2:2184"), "10.0.0.2:2184");
+    }
 
     #[test]
     fn sample_config_parses_with_zookeeper_defaults() {

@@ -84,6 +84,17 @@ impl ControllerMailbox {
         }
     }
 
+    /// Queues the command `make` builds around a reply channel and waits for the answer;
+    /// NOT_CONTROLLER when this broker is not the controller, or stopped being it meanwhile.
+    pub async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> ControllerCommand,
+    ) -> Result<T, NotController> {
+        let (reply, answer) = oneshot::channel();
+        self.send(make(reply))?;
+        answer.await.map_err(|_| NotController)
+    }
+
     /// Opens the mailbox for a new active run; the receiver is the event loop's.
     pub(super) fn open(&self) -> mpsc::UnboundedReceiver<ControllerCommand> {
         let (tx, rx) = mpsc::unbounded_channel();

@@ -53,12 +53,7 @@ impl Active {
             if current == r.replicas {
                 continue;
             }
-            self.start_reassignment(&key, &current, &r.replicas).await?;
-            let moving = Moving {
-                original: current,
-                target: r.replicas,
-            };
-            self.reassigning.insert(key, moving);
+            self.begin(key, current, r.replicas).await?;
         }
         self.advance_reassignments().await
     }
@@ -76,8 +71,10 @@ impl Active {
             };
             outcomes.push((key, outcome));
         }
+        // Written once whether or not some move also finished: the API's moves are known to
+        // a successor from here.
+        self.finish_ready().await?;
         self.persist_pending().await?;
-        self.advance_reassignments().await?;
         Ok(outcomes)
     }
 
@@ -102,12 +99,7 @@ impl Active {
             return Ok(Err((ErrorCode::ReassignmentInProgress, why.to_string())));
         }
         if current != target {
-            self.start_reassignment(key, &current, &target).await?;
-            let moving = Moving {
-                original: current,
-                target,
-            };
-            self.reassigning.insert(key.clone(), moving);
+            self.begin(key.clone(), current, target).await?;
         }
         Ok(Ok(()))
     }
@@ -146,6 +138,22 @@ impl Active {
             .collect()
     }
 
+    /// Starts moving `key` from `current` to `target` and keeps track of it.
+    async fn begin(
+        &mut self,
+        key: TopicPartitionKey,
+        current: Vec<i32>,
+        target: Vec<i32>,
+    ) -> Result<(), ZkError> {
+        self.start_reassignment(&key, &current, &target).await?;
+        let moving = Moving {
+            original: current,
+            target,
+        };
+        self.reassigning.insert(key, moving);
+        Ok(())
+    }
+
     async fn start_reassignment(
         &mut self,
         key: &(String, i32),
@@ -174,8 +182,17 @@ impl Active {
         Ok(())
     }
 
-    /// Finishes every reassignment whose targets are all in the ISR.
+    /// Finishes every reassignment whose targets are all in the ISR, and writes what is left
+    /// when one finished.
     pub(super) async fn advance_reassignments(&mut self) -> Result<(), ZkError> {
+        if self.finish_ready().await? {
+            self.persist_pending().await?;
+        }
+        Ok(())
+    }
+
+    /// Finishes every reassignment whose targets are all in the ISR; whether one finished.
+    async fn finish_ready(&mut self) -> Result<bool, ZkError> {
         let ready: Vec<((String, i32), Vec<i32>)> = self
             .reassigning
             .iter()
@@ -187,14 +204,11 @@ impl Active {
             })
             .map(|(k, m)| (k.clone(), m.target.clone()))
             .collect();
-        if ready.is_empty() {
-            return Ok(());
+        for (key, target) in &ready {
+            self.finish_reassignment(key, target).await?;
+            self.reassigning.remove(key);
         }
-        for (key, target) in ready {
-            self.finish_reassignment(&key, &target).await?;
-            self.reassigning.remove(&key);
-        }
-        self.persist_pending().await
+        Ok(!ready.is_empty())
     }
 
     /// Writes the reassignments in progress to `/admin/reassign_partitions` (deleted when

@@ -6,7 +6,6 @@ use ferry_kafka_protocol::messages::controlled_shutdown::{
     ControlledShutdownRequest, ControlledShutdownResponse, RemainingPartition,
 };
 use ferry_kafka_protocol::ErrorCode;
-use tokio::sync::oneshot;
 
 use crate::broker::Broker;
 use crate::controller::ControllerCommand;
@@ -15,19 +14,12 @@ pub async fn handle(
     broker: &Broker,
     request: ControlledShutdownRequest,
 ) -> ControlledShutdownResponse {
-    let (reply, answer) = oneshot::channel();
-    let command = ControllerCommand::ControlledShutdown {
-        broker_id: request.broker_id,
-        reply,
-    };
-    let failed = |code: ErrorCode| ControlledShutdownResponse {
-        error_code: code.code(),
-        ..Default::default()
-    };
-    if broker.controller_mailbox.send(command).is_err() {
-        return failed(ErrorCode::NotController);
-    }
-    match answer.await {
+    let broker_id = request.broker_id;
+    let asked = broker
+        .controller_mailbox
+        .ask(|reply| ControllerCommand::ControlledShutdown { broker_id, reply })
+        .await;
+    match asked {
         Ok(remaining) => ControlledShutdownResponse {
             remaining_partitions: remaining
                 .into_iter()
@@ -39,7 +31,10 @@ pub async fn handle(
                 .collect(),
             ..Default::default()
         },
-        // The controller's run ended while it worked on it.
-        Err(_) => failed(ErrorCode::NotController),
+        // Not the controller, or its run ended while it worked on it.
+        Err(_) => ControlledShutdownResponse {
+            error_code: ErrorCode::NotController.code(),
+            ..Default::default()
+        },
     }
 }

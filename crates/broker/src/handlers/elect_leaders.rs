@@ -7,7 +7,6 @@ use ferry_kafka_protocol::messages::elect_leaders::{
     ElectLeadersPartitionResult, ElectLeadersRequest, ElectLeadersResponse, ReplicaElectionResult,
 };
 use ferry_kafka_protocol::ErrorCode;
-use tokio::sync::oneshot;
 
 use super::partition_outcomes;
 use crate::broker::Broker;
@@ -36,16 +35,14 @@ pub async fn handle(broker: &Broker, request: ElectLeadersRequest) -> ElectLeade
             })
             .collect()
     });
-    let (reply, answer) = oneshot::channel();
-    let command = ControllerCommand::ElectLeaders {
-        partitions,
-        election,
-        reply,
-    };
-    if broker.controller_mailbox.send(command).is_err() {
-        return failed(ErrorCode::NotController);
-    }
-    let Ok(outcomes) = answer.await else {
+    let asked = broker
+        .controller_mailbox
+        .ask(|reply| ControllerCommand::ElectLeaders {
+            partitions,
+            election,
+            reply,
+        });
+    let Ok(outcomes) = asked.await else {
         return failed(ErrorCode::NotController);
     };
     ElectLeadersResponse {

@@ -12,7 +12,6 @@ use ferry_kafka_protocol::messages::partition_reassignments::{
     ReassignableTopicResponse,
 };
 use ferry_kafka_protocol::ErrorCode;
-use tokio::sync::oneshot;
 
 use super::partition_outcomes;
 use crate::broker::Broker;
@@ -32,17 +31,14 @@ pub async fn alter(
                 .map(move |p| ((topic.clone(), p.partition_index), p.replicas))
         })
         .collect();
-    let (reply, answer) = oneshot::channel();
-    let command = ControllerCommand::AlterReassignments { changes, reply };
-    let not_controller = || AlterPartitionReassignmentsResponse {
-        error_code: ErrorCode::NotController.code(),
-        ..Default::default()
-    };
-    if broker.controller_mailbox.send(command).is_err() {
-        return not_controller();
-    }
-    let Ok(outcomes) = answer.await else {
-        return not_controller();
+    let asked = broker
+        .controller_mailbox
+        .ask(|reply| ControllerCommand::AlterReassignments { changes, reply });
+    let Ok(outcomes) = asked.await else {
+        return AlterPartitionReassignmentsResponse {
+            error_code: ErrorCode::NotController.code(),
+            ..Default::default()
+        };
     };
     AlterPartitionReassignmentsResponse {
         responses: partition_outcomes::by_topic(outcomes)
@@ -80,17 +76,14 @@ pub async fn list(
             })
             .collect()
     });
-    let (reply, answer) = oneshot::channel();
-    let command = ControllerCommand::ListReassignments { partitions, reply };
-    let not_controller = || ListPartitionReassignmentsResponse {
-        error_code: ErrorCode::NotController.code(),
-        ..Default::default()
-    };
-    if broker.controller_mailbox.send(command).is_err() {
-        return not_controller();
-    }
-    let Ok(ongoing) = answer.await else {
-        return not_controller();
+    let asked = broker
+        .controller_mailbox
+        .ask(|reply| ControllerCommand::ListReassignments { partitions, reply });
+    let Ok(ongoing) = asked.await else {
+        return ListPartitionReassignmentsResponse {
+            error_code: ErrorCode::NotController.code(),
+            ..Default::default()
+        };
     };
     let mut by_topic: BTreeMap<String, Vec<OngoingPartitionReassignment>> = BTreeMap::new();
     for r in ongoing {

@@ -69,19 +69,12 @@ fn console_sources(broker: &Broker) -> SourcesConfig {
     let hosts: Vec<String> = ferry_zkclient::ConnectString::parse(&config.zookeeper_connect)
         .map(|c| c.hosts.iter().map(|(h, p)| format!("{h}:{p}")).collect())
         .unwrap_or_default();
-    let own_host = match config.listener.host.as_str() {
-        "" | "0.0.0.0" | "::" => "127.0.0.1",
-        host => host,
-    };
     SourcesConfig {
         node: format!("broker {}", config.broker_id),
         served_by: "broker",
         zookeeper: (!hosts.is_empty()).then(|| hosts.join(",")),
         ensemble: hosts.into_iter().map(EnsembleServer::at).collect(),
-        kafka: Some(KafkaBootstrap::Servers(format!(
-            "{own_host}:{}",
-            config.listener.port
-        ))),
+        kafka: Some(KafkaBootstrap::Servers(config.listener.local_address())),
     }
 }
 

@@ -16,6 +16,7 @@ mod perf_stats;
 mod reassign_api;
 mod reassign_json;
 pub mod reassign_partitions;
+mod reassign_report;
 mod reassign_zk;
 pub mod topics;
 mod topics_filter;

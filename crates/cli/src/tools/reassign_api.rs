@@ -11,7 +11,7 @@ use anyhow::bail;
 use ferry_kafka_client::{Client, ConfigOp, ResourceType};
 
 use super::reassign_json::{partition_list, Assignment, TopicPartition};
-use super::reassign_zk::{
+use super::reassign_report::{
     check_proposal, print_clearing_throttles, print_rollback, started_line, status_line, topics_of,
     EXISTING_REASSIGNMENT, TOPIC_THROTTLES,
 };

@@ -11,20 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::bail;
 use ferry_broker::zk::{KafkaZk, Reassignment, ZkError};
 
-use super::reassign_json::{format_reassignment, partition_list, Assignment, TopicPartition};
-
-/// Topic configs that throttle a reassignment's replication, cleared by `--verify` once no
-/// reassignment is left (ferry's brokers keep no broker-level throttles to clear).
-pub(super) const TOPIC_THROTTLES: [&str; 2] = [
-    "leader.replication.throttled.replicas",
-    "follower.replication.throttled.replicas",
-];
-
-pub(super) const EXISTING_REASSIGNMENT: &str =
-    "Cannot execute because there is an existing partition \
-    assignment.  Use --additional to override this and create a new partition assignment in \
-    addition to the existing one. The --additional flag can also be used to change the \
-    throttle by resubmitting the current reassignment.";
+use super::reassign_json::{Assignment, TopicPartition};
+use super::reassign_report::{
+    check_proposal, print_clearing_throttles, print_rollback, started_line, status_line, topics_of,
+    EXISTING_REASSIGNMENT, TOPIC_THROTTLES,
+};
 
 /// The current replicas of every partition of `topics` (a topic that does not exist has none).
 pub async fn current_assignment(zk: &KafkaZk, topics: &[String]) -> anyhow::Result<Assignment> {
@@ -56,11 +47,6 @@ async fn pending(zk: &KafkaZk) -> anyhow::Result<BTreeSet<TopicPartition>> {
         .collect())
 }
 
-pub(super) fn topics_of(assignment: &Assignment) -> Vec<String> {
-    let topics: BTreeSet<&String> = assignment.keys().map(|tp| &tp.topic).collect();
-    topics.into_iter().cloned().collect()
-}
-
 /// `--execute`: checks, prints the current assignment (for a rollback) and starts it.
 pub async fn execute(zk: &KafkaZk, proposed: &Assignment) -> anyhow::Result<()> {
     let current = current_assignment(zk, &topics_of(proposed)).await?;
@@ -86,61 +72,6 @@ pub async fn execute(zk: &KafkaZk, proposed: &Assignment) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Refuses a proposal naming partitions that do not exist or brokers not registered, with
-/// Kafka's messages.
-pub(super) fn check_proposal(
-    proposed: &Assignment,
-    current: &Assignment,
-    live: &[i32],
-) -> anyhow::Result<()> {
-    let missing: Vec<String> = proposed
-        .keys()
-        .filter(|tp| !current.contains_key(tp))
-        .map(ToString::to_string)
-        .collect();
-    if !missing.is_empty() {
-        bail!(
-            "The proposed assignment contains non-existent partitions: List({})",
-            missing.join(", ")
-        );
-    }
-    let unknown: BTreeSet<i32> = proposed
-        .values()
-        .flatten()
-        .copied()
-        .filter(|id| !live.contains(id))
-        .collect();
-    if !unknown.is_empty() {
-        let ids: Vec<String> = unknown.iter().map(ToString::to_string).collect();
-        bail!(
-            "The proposed assignment contains non-existent brokerIDs: {}",
-            ids.join(",")
-        );
-    }
-    Ok(())
-}
-
-/// Prints the current replicas of the proposal's partitions, to keep for a rollback.
-pub(super) fn print_rollback(current: &Assignment, proposed: &Assignment) {
-    let rollback: Assignment = current
-        .iter()
-        .filter(|(tp, _)| proposed.contains_key(tp))
-        .map(|(tp, r)| (tp.clone(), r.clone()))
-        .collect();
-    println!(
-        "Current partition replica assignment\n\n{}\n\nSave this to use as the --reassignment-json-file option during rollback",
-        format_reassignment(&rollback)
-    );
-}
-
-pub(super) fn started_line(proposed: &Assignment) -> String {
-    format!(
-        "Successfully started partition reassignment{} for {}",
-        if proposed.len() == 1 { "" } else { "s" },
-        partition_list(proposed.keys())
-    )
-}
-
 /// `--verify`: the state of each partition of `targets`; once no reassignment is pending,
 /// clears the reassignment throttles.
 pub async fn verify(zk: &KafkaZk, targets: &Assignment) -> anyhow::Result<()> {
@@ -157,27 +88,6 @@ pub async fn verify(zk: &KafkaZk, targets: &Assignment) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Kafka's `partitionReassignmentStatesToString` line for one partition.
-pub(super) fn status_line(
-    tp: &TopicPartition,
-    current: &[i32],
-    target: &[i32],
-    pending: bool,
-) -> String {
-    let ids = |ids: &[i32]| super::common::join_ids(ids);
-    if pending {
-        format!("Reassignment of partition {tp} is still in progress.")
-    } else if current == target {
-        format!("Reassignment of partition {tp} is complete.")
-    } else {
-        format!(
-            "There is no active reassignment of partition {tp}, but replica set is {} rather than {}.",
-            ids(current),
-            ids(target)
-        )
-    }
-}
-
 async fn clear_throttles(zk: &KafkaZk, targets: &Assignment) -> anyhow::Result<()> {
     print_clearing_throttles(&zk.broker_ids().await?, targets);
     for topic in &topics_of(targets) {
@@ -192,48 +102,4 @@ async fn clear_throttles(zk: &KafkaZk, targets: &Assignment) -> anyhow::Result<(
         }
     }
     Ok(())
-}
-
-/// What `--verify` prints when it clears the throttles (ferry's brokers keep no broker-level
-/// throttles; the line is Kafka's).
-pub(super) fn print_clearing_throttles(registered: &[i32], targets: &Assignment) {
-    let mut brokers: BTreeSet<i32> = registered.iter().copied().collect();
-    brokers.extend(targets.values().flatten());
-    let brokers: Vec<i32> = brokers.into_iter().collect();
-    println!(
-        "Clearing broker-level throttles on broker{} {}",
-        if brokers.len() == 1 { "" } else { "s" },
-        super::common::join_ids(&brokers)
-    );
-    let topics = topics_of(targets);
-    println!(
-        "Clearing topic-level throttles on topic{} {}",
-        if topics.len() == 1 { "" } else { "s" },
-        topics.join(",")
-    );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_lines_are_kafkas() {
-        let tp = TopicPartition {
-            topic: "t".into(),
-            partition: 0,
-        };
-        assert_eq!(
-            status_line(&tp, &[1, 2], &[1, 2, 3], true),
-            "Reassignment of partition t-0 is still in progress."
-        );
-        assert_eq!(
-            status_line(&tp, &[1, 2, 3], &[1, 2, 3], false),
-            "Reassignment of partition t-0 is complete."
-        );
-        assert_eq!(
-            status_line(&tp, &[1, 2], &[1, 2, 3], false),
-            "There is no active reassignment of partition t-0, but replica set is 1,2 rather than 1,2,3."
-        );
-    }
 }

@@ -62,14 +62,7 @@ fn console_sources(keeper: &Keeper) -> SourcesConfig {
             if Some(*id) == config.my_id {
                 return EnsembleServer::at(own.clone());
             }
-            let address = match spec.client.as_deref().map(|c| (c, c.rsplit_once(':'))) {
-                None => format!("{}:{}", spec.host, config.client_port),
-                Some((_, Some((address, port)))) if !matches!(address, "0.0.0.0" | "") => {
-                    format!("{address}:{port}")
-                }
-                Some((_, Some((_, port)))) => format!("{}:{port}", spec.host),
-                Some((port, None)) => format!("{}:{port}", spec.host),
-            };
+            let address = spec.client_address(config.client_port);
             // Servers sharing a host each need their own port, which only the line can say.
             if address == own {
                 return EnsembleServer {
