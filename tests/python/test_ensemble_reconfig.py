@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
+import re
+
 import pytest
 from kazoo.client import KazooClient
 
@@ -76,7 +78,10 @@ def joiner(tmp_path, ensemble: FerryEnsemble):
 
 def test_zkcli_adds_a_server_and_removes_one(ensemble, tmp_path):
     static = config_of(ensemble.servers[1])
-    assert static.count("server.") == 3 and static.endswith("version=100000000"), static
+    # The static configuration is versioned by the zxid that opened the leader's epoch: epoch 1
+    # usually, a later one when the first election did not hold on a loaded machine.
+    assert static.count("server.") == 3, static
+    assert re.search(r"\nversion=[1-9a-f][0-9a-f]*00000000$", static), static
     writer = KazooClient(hosts=ensemble.hosts, timeout=10.0)
     writer.start(timeout=30)
     try:
