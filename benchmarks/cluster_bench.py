@@ -71,9 +71,10 @@ class Cluster:
         return path
 
     def start(self, i: int) -> None:
-        self.processes[i] = subprocess.Popen(
-            [self.ferry, "broker", "start", "--foreground", "--config", str(self.config(i))],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.workdir / f"broker{i}.log", "ab") as log:
+            self.processes[i] = subprocess.Popen(
+                [self.ferry, "broker", "start", "--foreground", "--config", str(self.config(i))],
+                stdout=log, stderr=log)
 
     @property
     def bootstrap(self) -> str:
@@ -96,8 +97,11 @@ class Cluster:
     def wait_for_isr(self, topic: str, size: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            out = run(self.ferry, "topics", "--bootstrap-server", self.bootstrap, "--describe",
-                      "--topic", topic)
+            # A broker may answer before it has heard of a topic just created.
+            described = subprocess.run([self.ferry, "topics", "--bootstrap-server", self.bootstrap,
+                                        "--describe", "--topic", topic],
+                                       capture_output=True, text=True)
+            out = described.stdout if described.returncode == 0 else ""
             isr = [line.split("Isr:")[1].strip() for line in out.splitlines() if "Isr:" in line]
             if isr and all(len(i.split(",")) == size for i in isr):
                 return
@@ -105,7 +109,10 @@ class Cluster:
         raise SystemExit(f"{topic}: ISR never reached {size}")
 
     def stop(self) -> None:
-        for p in self.processes.values():
+        for i, p in self.processes.items():
+            if p.poll() is not None and p.returncode != -signal.SIGKILL:
+                tail = (self.workdir / f"broker{i}.log").read_text(errors="replace")[-3000:]
+                print(f"broker {i} had exited ({p.returncode}); its log ends:\n{tail}")
             p.terminate()
         for p in self.processes.values():
             p.wait(60)

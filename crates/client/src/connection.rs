@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use ferry_kafka_protocol::messages::ApiVersionsRequest;
 use ferry_kafka_protocol::{
     decode_response, encode_request, ApiKey, ErrorCode, RequestHeader, ResponseBody,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -360,32 +360,54 @@ async fn write_loop(
     }
 }
 
-/// Reads a `size`-byte frame body into a buffer of that capacity, straight into its spare
-/// room: a large Fetch answer is neither zeroed first nor copied as its buffer grows.
-async fn read_frame(read: &mut BufReader<OwnedReadHalf>, size: usize) -> std::io::Result<BytesMut> {
-    let mut frame = BytesMut::with_capacity(size);
-    while frame.len() < size {
-        let rest = (size - frame.len()) as u64;
-        if read.take(rest).read_buf(&mut frame).await? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+/// Response frames read into one buffer that is reused once the frames split off it are
+/// dropped: a follower fetching hundreds of times a second would otherwise allocate (and the
+/// kernel zero) fresh memory for every answer. Bytes go from the socket straight into the
+/// buffer's spare room, neither zeroed first nor copied through another buffer.
+struct FrameReader {
+    read: OwnedReadHalf,
+    buf: BytesMut,
+}
+
+/// Room reserved beyond the frame being read, so that small answers arrive in one read.
+const READ_AHEAD: usize = 64 << 10;
+
+impl FrameReader {
+    /// The next frame body (without its size prefix).
+    async fn next(&mut self) -> std::result::Result<BytesMut, String> {
+        self.fill(4).await?;
+        let size = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
+        let size = size as usize;
+        if !(4..=MAX_RESPONSE_SIZE).contains(&size) {
+            return Err(format!("response size {size} out of bounds"));
         }
+        self.fill(4 + size).await?;
+        self.buf.advance(4);
+        Ok(self.buf.split_to(size))
     }
-    Ok(frame)
+
+    async fn fill(&mut self, wanted: usize) -> std::result::Result<(), String> {
+        while self.buf.len() < wanted {
+            self.buf.reserve((wanted - self.buf.len()).max(READ_AHEAD));
+            match self.read.read_buf(&mut self.buf).await {
+                Ok(0) => return Err("read failed: the connection was closed".into()),
+                Ok(_) => {}
+                Err(error) => return Err(format!("read failed: {error}")),
+            }
+        }
+        Ok(())
+    }
 }
 
 async fn read_loop(read: OwnedReadHalf, shared: Arc<Shared>) {
-    let mut read = BufReader::with_capacity(256 << 10, read);
+    let mut frames = FrameReader {
+        read,
+        buf: BytesMut::new(),
+    };
     let reason = loop {
-        let size = match read.read_u32().await {
-            Ok(size) => size as usize,
-            Err(error) => break format!("read failed: {error}"),
-        };
-        if !(4..=MAX_RESPONSE_SIZE).contains(&size) {
-            break format!("response size {size} out of bounds");
-        }
-        let frame = match read_frame(&mut read, size).await {
+        let frame = match frames.next().await {
             Ok(frame) => frame,
-            Err(error) => break format!("read failed: {error}"),
+            Err(reason) => break reason,
         };
         let id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
         let waiter = shared.lock().pending.remove(&id);

@@ -131,12 +131,12 @@ pub async fn fetch(
         format!("fetching {topic}-{partition} at offset {offset}"),
         None,
     )?;
-    let bytes = data.records.unwrap_or_default();
+    let bytes = data.record_bytes();
     Ok(FetchResult {
         high_watermark: data.high_watermark,
         log_start_offset: data.log_start_offset,
-        records: decode_records(&bytes, offset)?,
+        records: decode_records(bytes, offset)?,
         bytes: bytes.len(),
-        next_offset: next_offset(&bytes, offset),
+        next_offset: next_offset(bytes, offset),
     })
 }

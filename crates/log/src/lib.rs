@@ -136,6 +136,7 @@ mod io;
 mod log;
 mod lru;
 mod offset_index;
+mod read;
 mod record;
 mod recovery;
 mod retention;
@@ -166,9 +167,8 @@ pub use epoch_cache::{
 pub use error::{BatchError, LogError, Result};
 pub use fault::FaultInjector;
 pub use fd_cache::Resources;
-pub use log::{
-    AppendInfo, AppendOrigin, Log, OpenOptions, ReadResult, SegmentInfo, TimestampOffset,
-};
+pub use log::{AppendInfo, AppendOrigin, Log, OpenOptions, SegmentInfo, TimestampOffset};
+pub use read::{FileRead, ReadResult};
 pub use record::{read_varint, read_varlong, Record, RecordIter};
 pub use recovery::{RecoveryReport, Truncation};
 pub use retention::RetentionReport;

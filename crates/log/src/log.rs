@@ -59,16 +59,6 @@ pub struct AppendInfo {
     pub bytes: usize,
 }
 
-/// Result of a read: whole batches (possibly none) and the log's bounds at the time of the read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReadResult {
-    /// Batches back to back, exactly as stored; the first one contains the requested offset (it
-    /// may start before it, as in a Kafka fetch).
-    pub records: Vec<u8>,
-    pub log_start_offset: i64,
-    pub log_end_offset: i64,
-}
-
 /// A record found by timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimestampOffset {
@@ -220,7 +210,7 @@ impl Log {
         Ok(lock(&self.writer))
     }
 
-    fn check_open(&self) -> Result<()> {
+    pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(LogError::Closed(self.dir.clone()));
         }
@@ -517,71 +507,6 @@ impl Log {
         Ok(new)
     }
 
-    /// Reads whole batches starting with the one holding `offset`, up to `max_bytes` (but at least
-    /// one batch), never returning a batch whose last offset is >= `max_offset` (pass the high
-    /// watermark for consumers, `None` for replicas). Only batches of one segment are returned
-    /// per call, as in Kafka.
-    pub fn read(
-        &self,
-        offset: i64,
-        max_bytes: usize,
-        max_offset: Option<i64>,
-    ) -> Result<ReadResult> {
-        let max_offset = max_offset.unwrap_or(i64::MAX);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.read_once(offset, max_bytes, max_offset) {
-                // A segment in our snapshot was deleted or replaced (retention, compaction swap,
-                // truncation). Every such change publishes the new view before the files go
-                // (or while holding the view's lock), so a fresh view never lists it: retry at
-                // once, without sleeping. More than one retry only happens when another change
-                // raced this one.
-                Err(ReadErr::SegmentGone(_)) if attempt < MAX_READ_ATTEMPTS => continue,
-                Err(ReadErr::SegmentGone(e)) | Err(ReadErr::Other(e)) => return Err(e),
-                Ok(r) => return Ok(r),
-            }
-        }
-    }
-
-    fn read_once(
-        &self,
-        offset: i64,
-        max_bytes: usize,
-        max_offset: i64,
-    ) -> Result<ReadResult, ReadErr> {
-        self.check_open()?;
-        let leo = self.log_end_offset();
-        let view = self.view();
-        let mut result = ReadResult {
-            records: Vec::new(),
-            log_start_offset: view.log_start_offset,
-            log_end_offset: leo,
-        };
-        if offset < view.log_start_offset || offset > leo {
-            return Err(ReadErr::Other(LogError::OffsetOutOfRange {
-                offset,
-                log_start_offset: view.log_start_offset,
-                log_end_offset: leo,
-            }));
-        }
-        if offset == leo {
-            return Ok(result);
-        }
-        for seg in &view.segments[view.floor_index(offset)..] {
-            let located = seg
-                .locate(&self.res, offset)
-                .map_err(|e| ReadErr::classify(e, seg))?;
-            if let Some(l) = located {
-                result.records = seg
-                    .read(&self.res, l.position, max_bytes, max_offset)
-                    .map_err(|e| ReadErr::classify(e, seg))?;
-                return Ok(result);
-            }
-        }
-        Ok(result)
-    }
-
     /// Marks the log closed after flushing it; later calls fail with [`LogError::Closed`].
     pub fn close(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
@@ -619,30 +544,4 @@ pub enum AppendOrigin {
     Client,
     /// The broker's own group or transaction coordinator.
     Coordinator,
-}
-
-/// Reads retried when segments vanish under them before the error is returned.
-const MAX_READ_ATTEMPTS: usize = 16;
-
-/// Distinguishes "the segment was deleted under this reader" (retry with a fresh view) from
-/// real errors.
-enum ReadErr {
-    SegmentGone(LogError),
-    Other(LogError),
-}
-
-impl ReadErr {
-    fn classify(e: LogError, seg: &Segment) -> Self {
-        if seg.is_deleted() {
-            ReadErr::SegmentGone(e)
-        } else {
-            ReadErr::Other(e)
-        }
-    }
-}
-
-impl From<LogError> for ReadErr {
-    fn from(e: LogError) -> Self {
-        ReadErr::Other(e)
-    }
 }

@@ -160,6 +160,39 @@ fn read_bounds_and_limits() {
 }
 
 #[test]
+fn file_slices_hold_the_same_batches_as_a_read_to_the_segment_end() {
+    use std::os::unix::fs::FileExt;
+    let f = Fixture::new();
+    let log = f.open(small());
+    for i in 0..20 {
+        log.append_as_leader(&mut batch(5, &i.to_string(), i * 10), 0)
+            .unwrap();
+    }
+    for o in 0..100 {
+        let Some(slice) = log.read_file_slice(o, 1 << 20).unwrap() else {
+            panic!("offset {o}: no slice");
+        };
+        let mut bytes = vec![0; slice.len];
+        slice
+            .file
+            .read_exact_at(&mut bytes, slice.position)
+            .unwrap();
+        assert_eq!(
+            bytes,
+            log.read(o, 1 << 20, None).unwrap().records,
+            "offset {o}"
+        );
+        // Too much for the limit: the caller cuts with a copying read instead.
+        assert!(log.read_file_slice(o, slice.len - 1).unwrap().is_none());
+    }
+    assert!(log.read_file_slice(100, 1 << 20).unwrap().is_none());
+    assert!(matches!(
+        log.read_file_slice(101, 1 << 20),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+}
+
+#[test]
 fn corrupt_batches_are_rejected_and_log_unchanged() {
     let f = Fixture::new();
     let log = f.open(small());

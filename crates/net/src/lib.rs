@@ -10,6 +10,7 @@
 //! | [`limit`] | a limit reached: counted for the metrics, logged at most once per interval |
 //! | [`histogram`] | latency histograms for the metrics pages |
 //! | [`http`] | a minimal HTTP/1.1 server for the admin and metrics endpoints |
+//! | [`sendfile`] | a slice of a file sent to a socket without passing through user space |
 //!
 //! Invariants:
 //! - No allocation is sized from a length prefix alone: a buffer grows (at most fourfold per
@@ -25,9 +26,11 @@ pub mod http;
 pub mod limit;
 pub mod pool;
 pub mod quotas;
+pub mod sendfile;
 
 pub use frame::{read_body, wait_readable, Frame};
 pub use histogram::Histogram;
 pub use limit::LimitCounter;
 pub use pool::{MemoryPool, Reservation};
 pub use quotas::{Admission, ConnectionQuotas, QuotaRefusal, QuotaSettings};
+pub use sendfile::send_file;

@@ -4,10 +4,9 @@
 //! request and response types; its matches are exhaustive over
 //! [`ApiKey`], so an API cannot be listed without both messages.
 
-use bytes::BytesMut;
-
 use crate::error::{ProtocolError, Result};
 use crate::messages::*;
+use crate::out::Out;
 use crate::primitives::Reader;
 use crate::wire::{Ctx, Wire};
 use crate::ApiKey;
@@ -20,7 +19,7 @@ pub trait Message: Wire + Default + Clone + PartialEq + std::fmt::Debug {
     const NAME: &'static str;
 
     /// Appends the body encoded at `version` (no header, no size prefix).
-    fn encode(&self, version: i16, buf: &mut BytesMut) -> Result<()> {
+    fn encode(&self, version: i16, buf: &mut Out) -> Result<()> {
         self.write(buf, ctx(Self::API_KEY, version)?)
     }
 
@@ -121,7 +120,7 @@ macro_rules! bodies {
             }
 
             /// Encodes the body at `version` (no header, no size prefix).
-            pub fn encode(&self, version: i16, buf: &mut BytesMut) -> Result<()> {
+            pub fn encode(&self, version: i16, buf: &mut Out) -> Result<()> {
                 match self {
                     $(Self::$api(m) => m.encode(version, buf),)*
                 }

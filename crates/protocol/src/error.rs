@@ -31,6 +31,10 @@ pub enum ProtocolError {
     /// A value is too large for its wire representation.
     #[error("{what} too long to encode ({len})")]
     TooLong { what: &'static str, len: usize },
+    /// A record set in a file was given to an encoding that must come out as one buffer (a
+    /// request, a tagged field): only responses the broker sends can carry file slices.
+    #[error("a file record set cannot be encoded into a contiguous frame")]
+    FileRecordsInContiguousFrame,
     /// The API key is not one this crate implements. The broker answers
     /// with `UNSUPPORTED_VERSION` (or closes the connection, as Kafka does).
     #[error("unsupported API key {api_key} (correlation id {correlation_id})")]

@@ -25,6 +25,7 @@ use crate::error::{ProtocolError, Result};
 use crate::error_code::ErrorCode;
 use crate::header::{RequestHeader, ResponseHeader};
 use crate::messages::ApiVersionsResponse;
+use crate::out::{Encoded, Out};
 use crate::primitives::Reader;
 use crate::ApiKey;
 
@@ -62,42 +63,43 @@ pub fn encode_request(header: &RequestHeader, body: &RequestBody) -> Result<Byte
     let api = body.api_key();
     let mut header = header.clone();
     header.api_key = api.key();
-    let mut buf = BytesMut::new();
+    let mut buf = Out::contiguous();
     header.write(&mut buf, api.request_header_version(header.api_version))?;
     body.encode(header.api_version, &mut buf)?;
-    Ok(buf)
+    Ok(buf.into_contiguous())
 }
 
 /// Encodes a response frame to a request of `api_version`, with the
-/// response header version the API requires.
+/// response header version the API requires; large record sets are spliced in, not copied
+/// (see [`Out`]).
 pub fn encode_response(
     correlation_id: i32,
     api_version: i16,
     body: &ResponseBody,
-) -> Result<BytesMut> {
+) -> Result<Encoded> {
     let api = body.api_key();
-    let mut buf = BytesMut::with_capacity(RESPONSE_FIELDS_ROOM + records_len(body));
+    let mut buf = Out::spliced(RESPONSE_FIELDS_ROOM + records_len(body));
     ResponseHeader {
         correlation_id,
         ..Default::default()
     }
     .write(&mut buf, api.response_header_version(api_version));
     body.encode(api_version, &mut buf)?;
-    Ok(buf)
+    Ok(buf.finish())
 }
 
 /// Room for a response's fields besides its record sets (most answers fit in it whole).
 const RESPONSE_FIELDS_ROOM: usize = 1024;
 
-/// The bytes of record sets a response carries (a Fetch answer's), so that its frame is
-/// allocated once instead of growing, and copied, as the records are written into it.
+/// The room a response's record sets (a Fetch answer's) take in its buffer, so that it is
+/// allocated once instead of growing, and copied, as they are written into it.
 fn records_len(body: &ResponseBody) -> usize {
     match body {
         ResponseBody::Fetch(fetch) => fetch
             .responses
             .iter()
             .flat_map(|t| &t.partitions)
-            .map(|p| p.records.as_ref().map_or(0, |r| r.len() + 64))
+            .map(|p| 64 + p.records.as_ref().map_or(0, crate::out::copied_len))
             .sum(),
         _ => 0,
     }
@@ -117,7 +119,7 @@ pub fn decode_response(
 
 /// The answer to an ApiVersions request at an unsupported version: a v0
 /// response with `UNSUPPORTED_VERSION` and every supported API.
-pub fn api_versions_fallback(correlation_id: i32) -> Result<BytesMut> {
+pub fn api_versions_fallback(correlation_id: i32) -> Result<Encoded> {
     let body = ApiVersionsResponse::supported(ErrorCode::UnsupportedVersion.code());
     encode_response(correlation_id, 0, &body.into())
 }

@@ -8,6 +8,8 @@
 
 use bytes::{BufMut, BytesMut};
 
+use crate::out::Out;
+
 use crate::error::Result;
 use crate::primitives::Reader;
 use crate::tagged::{read_tagged, write_tagged, TaggedFields};
@@ -57,7 +59,7 @@ impl RequestHeader {
     }
 
     /// Writes the header at `header_version`.
-    pub fn write(&self, buf: &mut BytesMut, header_version: i16) -> Result<()> {
+    pub fn write(&self, buf: &mut Out, header_version: i16) -> Result<()> {
         buf.put_i16(self.api_key);
         buf.put_i16(self.api_version);
         buf.put_i32(self.correlation_id);
@@ -118,9 +120,9 @@ mod tests {
         let h = RequestHeader::read(&mut Reader::new(Bytes::from_static(bytes)), 1).unwrap();
         assert_eq!((h.api_key, h.api_version, h.correlation_id), (0, 3, 7));
         assert_eq!(h.client_id.as_deref(), Some("rdkafka"));
-        let mut out = BytesMut::new();
+        let mut out = Out::contiguous();
         h.write(&mut out, 1).unwrap();
-        assert_eq!(&out[..], bytes);
+        assert_eq!(&out.into_contiguous()[..], bytes);
     }
 
     #[test]

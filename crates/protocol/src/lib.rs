@@ -14,19 +14,21 @@
 //!   (supported and first flexible versions), Kafka's error codes.
 //! - [`body`] and [`frame`]: [`RequestBody`]/[`ResponseBody`] keyed by API,
 //!   and [`decode_request`] / [`encode_response`] for whole frames.
+//! - [`out`] and [`records`]: where messages are encoded, as parts with large record sets
+//!   spliced in by reference (a Fetch response's records may be a slice of a log file, sent
+//!   with `sendfile`).
 //!
 //! # Use in the broker
 //!
 //! ```
-//! use bytes::BytesMut;
 //! use ferry_kafka_protocol::messages::ApiVersionsResponse;
 //! use ferry_kafka_protocol::{
-//!     api_versions_fallback, decode_request, encode_response, ApiKey, ErrorCode, ProtocolError,
-//!     RequestBody,
+//!     api_versions_fallback, decode_request, encode_response, ApiKey, Encoded, ErrorCode,
+//!     ProtocolError, RequestBody,
 //! };
 //!
 //! /// Answers one frame (without its 4-byte size prefix); `None` closes the connection.
-//! fn answer(frame: &[u8]) -> Option<BytesMut> {
+//! fn answer(frame: &[u8]) -> Option<Encoded> {
 //!     match decode_request(frame) {
 //!         Ok((header, RequestBody::ApiVersions(_))) => {
 //!             let body = ApiVersionsResponse::supported(ErrorCode::None.code());
@@ -45,14 +47,15 @@
 //!
 //! let frame = [0, 18, 0, 9, 0, 0, 0, 1, 0, 0]; // ApiVersions v9
 //! let out = answer(&frame).unwrap();
-//! assert_eq!(&out[..6], &[0, 0, 0, 1, 0, 35]); // correlation id 1, UNSUPPORTED_VERSION
+//! assert_eq!(&out.to_vec().unwrap()[..6], &[0, 0, 0, 1, 0, 35]); // correlation id 1, UNSUPPORTED_VERSION
 //! ```
 //!
 //! # Invariants
 //! - Decoding never panics and never allocates more than the input holds:
 //!   every length and count is checked against the bytes left first.
 //! - Byte fields, record sets included, are zero-copy slices of the frame
-//!   ([`decode_request_bytes`]); record batches pass through untouched.
+//!   ([`decode_request_bytes`]); record batches pass through untouched, and large ones are
+//!   not copied into a response either.
 //! - `decode(encode(m, v), v)` reproduces `m` for every field that exists at
 //!   `v`; fields absent at `v` take their Kafka default. Unknown tagged
 //!   fields are kept and re-encoded.
@@ -80,7 +83,9 @@ pub mod frame;
 pub mod header;
 mod message;
 pub mod messages;
+pub mod out;
 pub mod primitives;
+pub mod records;
 pub mod tagged;
 #[cfg(test)]
 mod testing;
@@ -97,4 +102,6 @@ pub use frame::{
     encode_response,
 };
 pub use header::{RequestHeader, ResponseHeader};
+pub use out::{Encoded, Out, Part};
+pub use records::{FileSlice, Records};
 pub use wire::Uuid;

@@ -28,9 +28,8 @@
 
 use std::ops::{Bound, RangeBounds};
 
-use bytes::BytesMut;
-
 use crate::error::{ProtocolError, Result};
+use crate::out::Out;
 use crate::primitives::Reader;
 use crate::tagged::RawTaggedField;
 use crate::wire::{Ctx, Wire};
@@ -138,7 +137,7 @@ pub fn read_tagged_field<T: Wire>(
 pub fn write_field<T: Wire + PartialEq>(
     v: &T,
     default: &T,
-    out: (&mut BytesMut, &mut Vec<RawTaggedField>),
+    out: (&mut Out, &mut Vec<RawTaggedField>),
     ctx: Ctx,
     spec: FieldSpec,
     name: &'static str,
@@ -154,11 +153,11 @@ pub fn write_field<T: Wire + PartialEq>(
         }
         Some(tag) if ctx.flexible && v != default => {
             spec.check_null(v, ctx.version, name)?;
-            let mut b = BytesMut::new();
+            let mut b = Out::contiguous();
             v.write(&mut b, ctx)?;
             tagged.push(RawTaggedField {
                 tag,
-                data: b.freeze(),
+                data: b.into_contiguous().freeze(),
             });
             Ok(())
         }
@@ -206,7 +205,7 @@ macro_rules! message {
         }
 
         impl $crate::wire::Wire for $name {
-            fn write(&self, buf: &mut ::bytes::BytesMut, ctx: $crate::wire::Ctx) -> $crate::error::Result<()> {
+            fn write(&self, buf: &mut $crate::out::Out, ctx: $crate::wire::Ctx) -> $crate::error::Result<()> {
                 let mut tagged = Vec::new();
                 $(
                     let spec = $crate::message::FieldSpec::ALL $($(.$key($val))*)?;

@@ -87,6 +87,12 @@ impl Sample for Bytes {
     }
 }
 
+impl Sample for crate::records::Records {
+    fn sample(g: &mut Gen) -> Self {
+        crate::records::Records::Memory(Bytes::sample(g))
+    }
+}
+
 impl<T: Sample> Sample for Vec<T> {
     fn sample(g: &mut Gen) -> Self {
         let n = g.below(3);

@@ -8,6 +8,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::out::Out;
+use crate::records::Records;
+
 use crate::error::{ProtocolError, Result};
 use crate::primitives::{put_length, Reader};
 
@@ -24,7 +27,7 @@ pub struct Ctx {
 /// A type with a Kafka wire encoding.
 pub trait Wire: Sized {
     /// Appends the encoding of `self` to `buf`.
-    fn write(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<()>;
+    fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()>;
     /// Reads a value; never panics, never allocates beyond the input.
     fn read(r: &mut Reader, ctx: Ctx) -> Result<Self>;
     /// Whether this value is the null form (only nullable types say yes).
@@ -36,7 +39,7 @@ pub trait Wire: Sized {
 macro_rules! fixed_wire {
     ($($ty:ty => $get:ident, $put:ident;)*) => {$(
         impl Wire for $ty {
-            fn write(&self, buf: &mut BytesMut, _ctx: Ctx) -> Result<()> {
+            fn write(&self, buf: &mut Out, _ctx: Ctx) -> Result<()> {
                 buf.$put(*self);
                 Ok(())
             }
@@ -58,7 +61,7 @@ fixed_wire! {
 }
 
 impl Wire for bool {
-    fn write(&self, buf: &mut BytesMut, _ctx: Ctx) -> Result<()> {
+    fn write(&self, buf: &mut Out, _ctx: Ctx) -> Result<()> {
         buf.put_u8(u8::from(*self));
         Ok(())
     }
@@ -72,7 +75,7 @@ impl Wire for bool {
 pub struct Uuid(pub [u8; 16]);
 
 impl Wire for Uuid {
-    fn write(&self, buf: &mut BytesMut, _ctx: Ctx) -> Result<()> {
+    fn write(&self, buf: &mut Out, _ctx: Ctx) -> Result<()> {
         buf.put_slice(&self.0);
         Ok(())
     }
@@ -127,7 +130,7 @@ fn non_null<T>(v: Option<T>, what: &'static str) -> Result<T> {
 }
 
 impl Wire for Option<String> {
-    fn write(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<()> {
+    fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
         write_opt_bytes(
             buf,
             ctx,
@@ -145,7 +148,7 @@ impl Wire for Option<String> {
 }
 
 impl Wire for String {
-    fn write(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<()> {
+    fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
         write_opt_bytes(buf, ctx, Some(self.as_bytes()), false, "string")
     }
     fn read(r: &mut Reader, ctx: Ctx) -> Result<Self> {
@@ -154,7 +157,7 @@ impl Wire for String {
 }
 
 impl Wire for Option<Bytes> {
-    fn write(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<()> {
+    fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
         write_opt_bytes(buf, ctx, self.as_deref(), true, "bytes")
     }
     fn read(r: &mut Reader, ctx: Ctx) -> Result<Self> {
@@ -165,8 +168,32 @@ impl Wire for Option<Bytes> {
     }
 }
 
+/// A record set: a nullable bytes field whose content may be spliced rather than copied
+/// (see [`Out`]).
+impl Wire for Option<Records> {
+    fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
+        put_length(
+            buf,
+            self.as_ref().map(Records::len),
+            ctx.flexible,
+            true,
+            "records",
+        )?;
+        match self {
+            Some(records) => buf.put_records(records),
+            None => Ok(()),
+        }
+    }
+    fn read(r: &mut Reader, ctx: Ctx) -> Result<Self> {
+        Ok(read_opt_bytes(r, ctx, true, "records")?.map(Records::Memory))
+    }
+    fn is_null(&self) -> bool {
+        self.is_none()
+    }
+}
+
 impl Wire for Bytes {
-    fn write(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<()> {
+    fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
         write_opt_bytes(buf, ctx, Some(self), true, "bytes")
     }
     fn read(r: &mut Reader, ctx: Ctx) -> Result<Self> {
@@ -175,7 +202,7 @@ impl Wire for Bytes {
 }
 
 impl<T: Wire> Wire for Option<Vec<T>> {
-    fn write(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<()> {
+    fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
         put_length(
             buf,
             self.as_ref().map(Vec::len),
@@ -206,7 +233,7 @@ impl<T: Wire> Wire for Option<Vec<T>> {
 }
 
 impl<T: Wire> Wire for Vec<T> {
-    fn write(&self, buf: &mut BytesMut, ctx: Ctx) -> Result<()> {
+    fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
         put_length(buf, Some(self.len()), ctx.flexible, true, "array")?;
         for item in self {
             item.write(buf, ctx)?;
@@ -232,9 +259,9 @@ mod tests {
     };
 
     fn enc<T: Wire>(v: &T, ctx: Ctx) -> Vec<u8> {
-        let mut b = BytesMut::new();
+        let mut b = Out::contiguous();
         v.write(&mut b, ctx).unwrap();
-        b.to_vec()
+        b.into_contiguous().to_vec()
     }
 
     #[test]

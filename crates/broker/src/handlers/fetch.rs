@@ -12,6 +12,12 @@
 //! requests; that is always correct. Limits: `partition_max_bytes` per partition and
 //! `max_bytes` over the response, except that the first non-empty partition returns at least
 //! one whole batch (as in Kafka) so that a batch larger than the limits still makes progress.
+//!
+//! A follower that keeps up asks for what was appended since its last fetch: when that is
+//! within its limits, the answer carries it as a slice of the segment file, which the
+//! connection sends with `sendfile` (Kafka's zero-copy transfer), so replicating a record
+//! costs the leader no copy of it. Reads that must be cut to the limits, and consumers' reads
+//! (cut at the high watermark), are copied.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +25,7 @@ use std::time::Duration;
 use ferry_kafka_protocol::messages::fetch::{
     FetchPartitionData, FetchRequest, FetchResponse, FetchableTopicResponse,
 };
+use ferry_kafka_protocol::{FileSlice, Records};
 
 use super::{error_code, offload, HandleError};
 use crate::broker::Broker;
@@ -204,13 +211,25 @@ fn read_one(
         // The log returns at least one batch whatever the limit; only the first partition
         // with data is entitled to overshoot.
         if limit == 0 && !first {
-            return Ok((Vec::new(), log.log_start_offset(), hw));
+            return Ok((Records::default(), log.log_start_offset(), hw));
+        }
+        // A follower keeping up gets what was appended since its last fetch straight from
+        // the segment file (sendfile); anything to cut to the limits is read and copied.
+        if max_offset.is_none() {
+            if let Some(slice) = log.read_file_slice(asked.offset, limit)? {
+                let records = Records::File(FileSlice {
+                    file: slice.file,
+                    position: slice.position,
+                    len: slice.len,
+                });
+                return Ok((records, slice.log_start_offset, hw));
+            }
         }
         let mut read = log.read(asked.offset, limit, max_offset)?;
         if !first && read.records.len() > limit {
             read.records.clear();
         }
-        Ok((read.records, read.log_start_offset, hw))
+        Ok((read.records.into(), read.log_start_offset, hw))
     })();
     match result {
         Ok((records, log_start_offset, high_watermark)) => FetchPartitionData {
@@ -218,7 +237,7 @@ fn read_one(
             high_watermark,
             last_stable_offset: high_watermark,
             log_start_offset,
-            records: Some(records.into()),
+            records: Some(records),
             ..Default::default()
         },
         Err(error) => FetchPartitionData {

@@ -46,10 +46,10 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use ferry_kafka_protocol::messages::{PartitionError, TopicPartitionErrors};
 use ferry_kafka_protocol::{
-    decode_request_bytes, encode_response, ApiKey, ErrorCode, ProtocolError, RequestBody,
+    decode_request_bytes, encode_response, ApiKey, Encoded, ErrorCode, ProtocolError, RequestBody,
     ResponseBody,
 };
 use ferry_log::LogError;
@@ -119,13 +119,13 @@ pub enum HandleError {
 /// A request's answer: ready, or (an acks=all produce) to be completed once the ISR has the
 /// records, after which it is encoded. `None` inside: no response is due (acks=0).
 pub enum Answer {
-    Now(Option<BytesMut>),
-    Later(Pin<Box<dyn Future<Output = Result<Option<BytesMut>, HandleError>> + Send>>),
+    Now(Option<Encoded>),
+    Later(Pin<Box<dyn Future<Output = Result<Option<Encoded>, HandleError>> + Send>>),
 }
 
 impl Answer {
     /// Waits for the answer (for callers that do not pipeline).
-    pub async fn resolve(self) -> Result<Option<BytesMut>, HandleError> {
+    pub async fn resolve(self) -> Result<Option<Encoded>, HandleError> {
         match self {
             Answer::Now(answer) => Ok(answer),
             Answer::Later(waiting) => waiting.await,

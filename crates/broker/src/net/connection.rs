@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use ferry_kafka_protocol::{Encoded, Part};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
@@ -183,15 +184,31 @@ async fn write_answers(
             net.record_request(out.api_key, out.started.elapsed());
             continue;
         };
-        let size = u32::try_from(response.len()).unwrap_or(u32::MAX);
-        let written = timeout(limit, async {
-            writer.write_u32(size).await?;
-            writer.write_all(&response).await
-        })
-        .await;
+        let written = timeout(limit, write_frame(&mut writer, response)).await;
         net.record_request(out.api_key, out.started.elapsed());
         written.map_err(|_elapsed| stalled(&broker, peer, "answer"))??;
     }
+}
+
+/// Writes one answer with its size prefix: its parts in order, the file slices among them
+/// (a follower's or consumer's records) straight from the page cache with `sendfile`.
+async fn write_frame(
+    writer: &mut BufWriter<OwnedWriteHalf>,
+    response: Encoded,
+) -> std::io::Result<()> {
+    let size = u32::try_from(response.len()).unwrap_or(u32::MAX);
+    writer.write_u32(size).await?;
+    for part in response.into_parts() {
+        match part {
+            Part::Bytes(bytes) => writer.write_all(&bytes).await?,
+            Part::File(slice) => {
+                writer.flush().await?;
+                let stream = writer.get_ref().as_ref();
+                ferry_net::send_file(stream, &slice.file, slice.position, slice.len).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Pushes the buffered answers out, within `connections.max.idle.ms`.

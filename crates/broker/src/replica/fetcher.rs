@@ -358,7 +358,7 @@ fn apply_fetched(
             return false;
         }
     }
-    let records = data.records.as_deref().unwrap_or_default();
+    let records = data.record_bytes();
     if !records.is_empty() {
         match p.append_as_follower(records, f.leader_epoch) {
             Ok(true) => {}

@@ -89,7 +89,7 @@ async fn serve(mut socket: tokio::net::TcpStream, handler: Arc<Handler>) {
                 encode_response(header.correlation_id, header.api_version, &body).expect("encodes");
             let mut framed = BytesMut::new();
             framed.put_u32(out.len() as u32);
-            framed.extend_from_slice(&out);
+            framed.extend_from_slice(&out.to_vec().expect("in memory"));
             framed
         };
         match handler(&header, body) {

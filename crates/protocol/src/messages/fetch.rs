@@ -1,8 +1,7 @@
 //! Fetch (key 1), versions 0-12, flexible from 12.
 
-use bytes::Bytes;
-
 use crate::message::message;
+use crate::records::Records;
 
 message! {
     /// Reads records from partitions (consumers and followers).
@@ -69,7 +68,7 @@ message! {
         snapshot_id: SnapshotId [versions 12.., tag 2],
         aborted_transactions: Option<Vec<AbortedTransaction>> [versions 4.., nullable 4..],
         preferred_read_replica: i32 [versions 11..] = -1,
-        records: Option<Bytes> [nullable 0..],
+        records: Option<Records> [nullable 0..],
     }
 
     /// Where the follower's log diverges from the leader's.
@@ -94,5 +93,15 @@ message! {
     pub struct AbortedTransaction {
         producer_id: i64,
         first_offset: i64,
+    }
+}
+
+impl FetchPartitionData {
+    /// The records received: a decoded response always holds them in memory.
+    pub fn record_bytes(&self) -> &[u8] {
+        self.records
+            .as_ref()
+            .and_then(Records::bytes)
+            .map_or(&[], |b| b)
     }
 }

@@ -38,9 +38,9 @@ fn body<M: Message>(bytes: &[u8], version: i16) -> M {
     let mut r = Reader::new(Bytes::copy_from_slice(bytes));
     let m = M::decode(&mut r, version).unwrap();
     assert_eq!(r.remaining(), 0, "trailing bytes");
-    let mut out = bytes::BytesMut::new();
+    let mut out = Out::contiguous();
     m.encode(version, &mut out).unwrap();
-    assert_eq!(&out[..], bytes);
+    assert_eq!(&out.into_contiguous()[..], bytes);
     m
 }
 
@@ -105,7 +105,7 @@ fn leader_and_isr_v1_request_lists_partitions_ungrouped() {
     assert_eq!((&p.isr[..], p.partition_epoch), (&[1][..], 7));
     assert!(p.is_new);
     // v0 has no is_new.
-    let mut v0 = bytes::BytesMut::new();
+    let mut v0 = Out::contiguous();
     req.encode(0, &mut v0).unwrap();
     assert_eq!(v0.len(), bytes.len() - 1);
 }
@@ -126,7 +126,7 @@ fn leader_and_isr_responses_group_by_topic_id_from_v5() {
     assert_eq!(resp.partition_errors[0].topic_name, "t");
     // Response header v1 (tag section) from v4.
     let frame = encode_response(3, 4, &resp.into()).unwrap();
-    assert_eq!(&frame[..5], &hex("00000003 00")[..]);
+    assert_eq!(&frame.to_vec().unwrap()[..5], &hex("00000003 00")[..]);
 }
 
 #[test]
@@ -297,5 +297,8 @@ fn controlled_shutdown_v3_response_frame() {
     };
     let p = &resp.remaining_partitions[0];
     assert_eq!((p.topic_name.as_str(), p.partition_index), ("t", 1));
-    assert_eq!(&encode_response(4, 3, &body).unwrap()[..], &frame[..]);
+    assert_eq!(
+        encode_response(4, 3, &body).unwrap().to_vec().unwrap(),
+        frame
+    );
 }

@@ -1,7 +1,6 @@
 //! Round-trip properties over every message at every supported version,
 //! and no-panic properties for the frame decoder.
 
-use bytes::BytesMut;
 use proptest::prelude::*;
 
 use crate::body::{RequestBody, ResponseBody};
@@ -15,18 +14,20 @@ use crate::*;
 fn check_fixed_point<B: PartialEq + std::fmt::Debug>(
     body: &B,
     v: i16,
-    encode: impl Fn(&B, &mut BytesMut) -> Result<()>,
+    encode: impl Fn(&B, &mut Out) -> Result<()>,
     decode: impl Fn(&mut Reader) -> Result<B>,
 ) -> bool {
-    let mut first = BytesMut::new();
+    let mut first = Out::contiguous();
     if encode(body, &mut first).is_err() {
         return false;
     }
+    let first = first.into_contiguous();
     let mut r = Reader::new(first.clone().freeze());
     let decoded = decode(&mut r).unwrap_or_else(|e| panic!("{body:?} at v{v}: {e}"));
     assert_eq!(r.remaining(), 0, "{body:?} at v{v}: trailing bytes");
-    let mut second = BytesMut::new();
+    let mut second = Out::contiguous();
     encode(&decoded, &mut second).unwrap();
+    let second = second.into_contiguous();
     assert_eq!(first, second, "{body:?} at v{v}");
     let again = decode(&mut Reader::new(second.freeze())).unwrap();
     assert_eq!(again, decoded);

@@ -130,8 +130,8 @@ fn api_versions_v3_response_uses_header_v0_and_omits_default_tags() {
     let frame = encode_response(7, 3, &resp.into()).unwrap();
     // corr id, error 0, compact array of 1, (18, 0, 3, no tags), throttle 0, no tags
     assert_eq!(
-        &frame[..],
-        &hex("00000007 0000 02 0012 0000 0003 00 00000000 00")[..]
+        frame.to_vec().unwrap(),
+        hex("00000007 0000 02 0012 0000 0003 00 00000000 00")
     );
 }
 
@@ -155,8 +155,9 @@ fn unsupported_versions_and_keys_are_distinct_errors() {
         }
     );
     let fallback = api_versions_fallback(42).unwrap();
+    let fallback = Bytes::from(fallback.to_vec().unwrap());
     assert_eq!(&fallback[..6], &hex("0000002a 0023")[..]);
-    let (_, body) = decode_response(ApiKey::ApiVersions, 0, fallback.freeze()).unwrap();
+    let (_, body) = decode_response(ApiKey::ApiVersions, 0, fallback).unwrap();
     let ResponseBody::ApiVersions(r) = body else {
         panic!()
     };
@@ -191,7 +192,7 @@ fn fetch_v12_known_tagged_field_is_decoded() {
         ..Default::default()
     });
     let frame = encode_response(1, 12, &resp.clone().into()).unwrap();
-    let (_, body) = decode_response(ApiKey::Fetch, 12, frame.freeze()).unwrap();
+    let (_, body) = decode_response(ApiKey::Fetch, 12, frame.to_vec().unwrap().into()).unwrap();
     assert_eq!(body, ResponseBody::Fetch(resp));
 }
 
@@ -210,7 +211,7 @@ fn join_group_v5_request_as_sarama_writes_it() {
     assert_eq!(req.group_instance_id.as_deref(), Some("gid"));
     assert_eq!(req.protocols[0].name, "one");
     assert_eq!(&req.protocols[0].metadata[..], &[1, 2, 3]);
-    let mut out = bytes::BytesMut::new();
+    let mut out = Out::contiguous();
     req.encode(5, &mut out).unwrap();
     assert_eq!(&out[..], &body[..]);
 }
@@ -232,8 +233,8 @@ fn fetch_v4_response_as_sarama_reads_it() {
         (0x1010_1010, 0x1010_1010)
     );
     assert_eq!(p.aborted_transactions, Some(vec![]));
-    assert_eq!(p.records.as_deref(), Some(&message_set[..]));
-    let mut out = bytes::BytesMut::new();
+    assert_eq!(p.record_bytes(), &message_set[..]);
+    let mut out = Out::contiguous();
     resp.encode(4, &mut out).unwrap();
     assert_eq!(&out[..], &body[..]);
 }
@@ -254,11 +255,11 @@ fn metadata_v10_flexible_request_as_sarama_writes_it() {
     assert_eq!(names, [Some("topic1"), Some("topic2")]);
     assert!(req.allow_auto_topic_creation);
     assert!(req.include_cluster_authorized_operations && req.include_topic_authorized_operations);
-    let mut out = bytes::BytesMut::new();
+    let mut out = Out::contiguous();
     req.encode(10, &mut out).unwrap();
     assert_eq!(&out[..], &body[..]);
     // v11 dropped include_cluster_authorized_operations
-    let mut v11 = bytes::BytesMut::new();
+    let mut v11 = Out::contiguous();
     req.encode(11, &mut v11).unwrap();
     assert_eq!(v11.len(), body.len() - 1);
 }
@@ -286,7 +287,7 @@ fn elect_leaders_request_and_response_bytes() {
     let all = hex("ffffffff 0000ea60");
     let req = ElectLeadersRequest::decode(&mut Reader::new(Bytes::from(all.clone())), 0).unwrap();
     assert_eq!(req.topic_partitions, None);
-    let mut out = bytes::BytesMut::new();
+    let mut out = Out::contiguous();
     req.encode(0, &mut out).unwrap();
     assert_eq!(&out[..], &all[..]);
 
@@ -304,7 +305,7 @@ fn elect_leaders_request_and_response_bytes() {
         Some(ErrorCode::ElectionNotNeeded)
     );
     assert_eq!(results[1].error_message.as_deref(), Some("x"));
-    let mut out = bytes::BytesMut::new();
+    let mut out = Out::contiguous();
     resp.encode(1, &mut out).unwrap();
     assert_eq!(&out[..], &answer[..]);
 }
@@ -341,7 +342,7 @@ fn describe_log_dirs_request_and_response_bytes() {
     let dir = &resp.results[0];
     assert_eq!((dir.log_dir.as_str(), dir.total_bytes), ("/d", -1));
     assert_eq!(dir.topics[0].partitions[0].partition_size, 100);
-    let mut out = bytes::BytesMut::new();
+    let mut out = Out::contiguous();
     resp.encode(4, &mut out).unwrap();
     assert_eq!(&out[..], &answer[..]);
 }
@@ -384,7 +385,7 @@ fn partition_reassignments_bytes() {
         (&ongoing.adding_replicas[..], &ongoing.removing_replicas[..]),
         (&[4][..], &[1][..])
     );
-    let mut out = bytes::BytesMut::new();
+    let mut out = Out::contiguous();
     resp.encode(0, &mut out).unwrap();
     assert_eq!(&out[..], &answer[..]);
 }
