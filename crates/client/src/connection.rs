@@ -6,15 +6,17 @@
 //! On connect the highest version both sides support is negotiated with ApiVersions; every
 //! request is sent at that version unless the caller picks one ([`Connection::send_at`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::io::IoSlice;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use ferry_kafka_protocol::messages::ApiVersionsRequest;
 use ferry_kafka_protocol::{
-    decode_response, encode_request, ApiKey, ErrorCode, RequestHeader, ResponseBody,
+    decode_response, encode_request_parts, ApiKey, ErrorCode, Part, ProtocolError, RequestHeader,
+    ResponseBody,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -59,7 +61,7 @@ pub struct Connection {
 struct Inner {
     shared: Arc<Shared>,
     config: ClientConfig,
-    frames: mpsc::UnboundedSender<BytesMut>,
+    frames: mpsc::UnboundedSender<Vec<Bytes>>,
     next_id: AtomicI32,
     /// The broker's (min, max) version per API key, from ApiVersions.
     versions: OnceLock<HashMap<i16, (i16, i16)>>,
@@ -265,10 +267,15 @@ impl Connection {
             client_id: Some(self.inner.config.client_id.clone()),
             ..Default::default()
         };
-        let encoded = encode_request(&header, &body)?;
-        let mut frame = BytesMut::with_capacity(encoded.len() + 4);
-        frame.put_u32(encoded.len() as u32);
-        frame.extend_from_slice(&encoded);
+        let frame = encode_request_parts(&header, &body)?
+            .framed()
+            .into_iter()
+            .map(|part| match part {
+                Part::Bytes(bytes) => Ok(bytes),
+                // Only the broker's answers carry record sets in files.
+                Part::File(_) => Err(ProtocolError::FileRecordsInContiguousFrame),
+            })
+            .collect::<std::result::Result<Vec<Bytes>, _>>()?;
         let mut state = self.inner.shared.lock();
         if state.closed.is_some() {
             return Err(ClientError::Disconnected {
@@ -337,27 +344,64 @@ impl<T> PendingResponse<T> {
     }
 }
 
+/// Writes the queued frames, those queued together in one vectored write (up to
+/// [`WRITE_COALESCE`] bytes), their parts as they are: a produce request's records go from the
+/// batch the producer built to the socket without another copy.
 async fn write_loop(
-    write: OwnedWriteHalf,
-    mut queue: mpsc::UnboundedReceiver<BytesMut>,
+    mut write: OwnedWriteHalf,
+    mut queue: mpsc::UnboundedReceiver<Vec<Bytes>>,
     shared: Arc<Shared>,
 ) {
-    let mut write = write;
-    let mut buf = BytesMut::new();
+    let mut parts: VecDeque<Bytes> = VecDeque::new();
     while let Some(frame) = queue.recv().await {
-        buf.extend_from_slice(&frame);
-        while buf.len() < WRITE_COALESCE {
+        let mut queued: usize = frame.iter().map(Bytes::len).sum();
+        parts.extend(frame);
+        while queued < WRITE_COALESCE {
             match queue.try_recv() {
-                Ok(frame) => buf.extend_from_slice(&frame),
+                Ok(frame) => {
+                    queued += frame.iter().map(Bytes::len).sum::<usize>();
+                    parts.extend(frame);
+                }
                 Err(_) => break,
             }
         }
-        if let Err(error) = write.write_all(&buf).await {
+        if let Err(error) = write_parts(&mut write, &mut parts).await {
             shared.fail(format!("write failed: {error}"));
             return;
         }
-        buf.clear();
     }
+}
+
+/// Writes every part, as many at a time as one `writev` takes.
+async fn write_parts(
+    write: &mut OwnedWriteHalf,
+    parts: &mut VecDeque<Bytes>,
+) -> std::io::Result<()> {
+    const MAX_SLICES: usize = 64;
+    while !parts.is_empty() {
+        let slices: Vec<IoSlice<'_>> = parts
+            .iter()
+            .take(MAX_SLICES)
+            .map(|p| IoSlice::new(p))
+            .collect();
+        let mut written = write.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let Some(front) = parts.front_mut() else {
+                break;
+            };
+            if written >= front.len() {
+                written -= front.len();
+                parts.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Response frames read into one buffer that is reused once the frames split off it are

@@ -103,9 +103,10 @@ impl BatchBuilder {
 
     /// Produces the batch bytes. Unsupported codecs fall back to no compression.
     pub fn build(&self) -> Vec<u8> {
-        let (codec, records) = match compression::compress(self.compression, &self.records) {
-            Some(r) => (self.compression, r),
-            None => (Compression::None, self.records.clone()),
+        let compressed = compression::compress(self.compression, &self.records);
+        let (codec, records) = match &compressed {
+            Some(r) => (self.compression, r.as_slice()),
+            None => (Compression::None, self.records.as_slice()),
         };
         let mut attributes = codec.attribute_bits();
         if self.control {
@@ -122,7 +123,7 @@ impl BatchBuilder {
             producer_epoch: self.producer_epoch,
             base_sequence: self.base_sequence,
         };
-        header.encode_with(&records, self.count)
+        header.encode_with(records, self.count)
     }
 }
 

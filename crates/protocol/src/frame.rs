@@ -60,13 +60,25 @@ pub fn decode_request_bytes(frame: Bytes) -> Result<(RequestHeader, RequestBody)
 /// Encodes a request frame (header at the version the API requires).
 /// `header.api_key` is set from the body.
 pub fn encode_request(header: &RequestHeader, body: &RequestBody) -> Result<BytesMut> {
+    let mut buf = Out::contiguous();
+    write_request(&mut buf, header, body)?;
+    Ok(buf.into_contiguous())
+}
+
+/// [`encode_request`], with large bytes fields (a Produce request's records) spliced in
+/// rather than copied (see [`Out`]), for a client that writes frames as parts.
+pub fn encode_request_parts(header: &RequestHeader, body: &RequestBody) -> Result<Encoded> {
+    let mut buf = Out::spliced(RESPONSE_FIELDS_ROOM);
+    write_request(&mut buf, header, body)?;
+    Ok(buf.finish())
+}
+
+fn write_request(buf: &mut Out, header: &RequestHeader, body: &RequestBody) -> Result<()> {
     let api = body.api_key();
     let mut header = header.clone();
     header.api_key = api.key();
-    let mut buf = Out::contiguous();
-    header.write(&mut buf, api.request_header_version(header.api_version))?;
-    body.encode(header.api_version, &mut buf)?;
-    Ok(buf.into_contiguous())
+    header.write(buf, api.request_header_version(header.api_version))?;
+    body.encode(header.api_version, buf)
 }
 
 /// Encodes a response frame to a request of `api_version`, with the

@@ -99,7 +99,7 @@ pub use error::{ProtocolError, Result};
 pub use error_code::ErrorCode;
 pub use frame::{
     api_versions_fallback, decode_request, decode_request_bytes, decode_response, encode_request,
-    encode_response,
+    encode_request_parts, encode_response,
 };
 pub use header::{RequestHeader, ResponseHeader};
 pub use out::{Encoded, Out, Part};

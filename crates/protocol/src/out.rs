@@ -2,10 +2,11 @@
 //! in by reference instead of copied, and [`Encoded`], the frame that results as a list of
 //! parts for a vectored write (and `sendfile` for file slices).
 //!
-//! A Fetch response is mostly record sets; copying them into the frame buffer was one of the
-//! broker's largest costs. Only record sets are spliced: every other field is small, and no
-//! length is ever computed across a splice (a tagged field, whose length prefix is computed,
-//! never holds records), so the frame's size is simply the sum of its parts.
+//! A Fetch response or a Produce request is mostly record sets; copying them into the frame
+//! buffer was one of the largest costs of the broker and of the producers. Only bytes fields
+//! are spliced (record sets, and the rare other large one), and no length is ever computed
+//! across a splice (a tagged field, whose length prefix is computed, is encoded contiguously),
+//! so the frame's size is simply the sum of its parts.
 
 use std::ops::{Deref, DerefMut};
 
@@ -75,14 +76,21 @@ impl Out {
     /// Appends a record set's bytes (its length prefix already written).
     pub fn put_records(&mut self, records: &Records) -> Result<()> {
         match records {
-            Records::Memory(bytes) if !self.splicing || bytes.len() < SPLICE_MIN => {
-                self.buf.extend_from_slice(bytes);
-            }
-            Records::Memory(bytes) => self.splice(Part::Bytes(bytes.clone())),
+            Records::Memory(bytes) => self.put_bytes(bytes),
             Records::File(slice) if self.splicing => self.splice(Part::File(slice.clone())),
             Records::File(_) => return Err(ProtocolError::FileRecordsInContiguousFrame),
         }
         Ok(())
+    }
+
+    /// Appends a bytes field's content (its length prefix already written): spliced when
+    /// large (a produce request's records), copied otherwise.
+    pub fn put_bytes(&mut self, bytes: &Bytes) {
+        if self.splicing && bytes.len() >= SPLICE_MIN {
+            self.splice(Part::Bytes(bytes.clone()));
+        } else {
+            self.buf.extend_from_slice(bytes);
+        }
     }
 
     fn splice(&mut self, part: Part) {
@@ -133,6 +141,15 @@ impl Encoded {
 
     pub fn into_parts(self) -> Vec<Part> {
         self.parts
+    }
+
+    /// The frame's parts behind its 4-byte size prefix, as it goes on the wire.
+    pub fn framed(self) -> Vec<Part> {
+        let size = u32::try_from(self.len()).unwrap_or(u32::MAX);
+        let mut parts = Vec::with_capacity(self.parts.len() + 1);
+        parts.push(Part::Bytes(Bytes::copy_from_slice(&size.to_be_bytes())));
+        parts.extend(self.parts);
+        parts
     }
 
     /// The frame's length.

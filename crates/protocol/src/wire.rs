@@ -158,7 +158,17 @@ impl Wire for String {
 
 impl Wire for Option<Bytes> {
     fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
-        write_opt_bytes(buf, ctx, self.as_deref(), true, "bytes")
+        put_length(
+            buf,
+            self.as_ref().map(Bytes::len),
+            ctx.flexible,
+            true,
+            "bytes",
+        )?;
+        if let Some(bytes) = self {
+            buf.put_bytes(bytes);
+        }
+        Ok(())
     }
     fn read(r: &mut Reader, ctx: Ctx) -> Result<Self> {
         read_opt_bytes(r, ctx, true, "bytes")
@@ -194,7 +204,9 @@ impl Wire for Option<Records> {
 
 impl Wire for Bytes {
     fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
-        write_opt_bytes(buf, ctx, Some(self), true, "bytes")
+        put_length(buf, Some(self.len()), ctx.flexible, true, "bytes")?;
+        buf.put_bytes(self);
+        Ok(())
     }
     fn read(r: &mut Reader, ctx: Ctx) -> Result<Self> {
         non_null(read_opt_bytes(r, ctx, true, "bytes")?, "bytes")

@@ -196,9 +196,7 @@ async fn write_frame(
     writer: &mut BufWriter<OwnedWriteHalf>,
     response: Encoded,
 ) -> std::io::Result<()> {
-    let size = u32::try_from(response.len()).unwrap_or(u32::MAX);
-    writer.write_u32(size).await?;
-    for part in response.into_parts() {
+    for part in response.framed() {
         match part {
             Part::Bytes(bytes) => writer.write_all(&bytes).await?,
             Part::File(slice) => {

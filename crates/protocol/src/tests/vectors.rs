@@ -389,3 +389,44 @@ fn partition_reassignments_bytes() {
     resp.encode(0, &mut out).unwrap();
     assert_eq!(&out[..], &answer[..]);
 }
+
+#[test]
+fn a_produce_request_in_parts_is_the_same_frame_with_its_records_not_copied() {
+    let records = Bytes::from(vec![0x5a; 10_000]);
+    let req = ProduceRequest {
+        acks: -1,
+        timeout_ms: 30_000,
+        topic_data: vec![TopicProduceData {
+            name: "t".into(),
+            partition_data: vec![PartitionProduceData {
+                index: 0,
+                records: Some(records.clone()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let header = RequestHeader {
+        api_version: 9,
+        correlation_id: 5,
+        client_id: Some("c".into()),
+        ..Default::default()
+    };
+    let body: RequestBody = req.into();
+    let parts = encode_request_parts(&header, &body).unwrap();
+    assert_eq!(
+        parts.to_vec().unwrap(),
+        &encode_request(&header, &body).unwrap()[..]
+    );
+    assert!(
+        parts.parts().contains(&Part::Bytes(records)),
+        "{:?}",
+        parts.parts()
+    );
+    let framed = parts.clone().framed();
+    assert_eq!(
+        framed[0],
+        Part::Bytes(Bytes::from((parts.len() as u32).to_be_bytes().to_vec()))
+    );
+}
