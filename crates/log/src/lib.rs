@@ -33,7 +33,8 @@
 //!   positions and relative offsets fit in u32/i31 (the roll rule guarantees it).
 //! * `log_start_offset <= log_end_offset`; reads below the start or above the end fail with
 //!   [`LogError::OffsetOutOfRange`]. The high watermark is the caller's: pass it as `max_offset`
-//!   to [`Log::read`] for consumers.
+//!   to [`Log::read`] for consumers. [`Log::read_file_slice`] gives a follower's read as a
+//!   slice of the segment file (for `sendfile`) when it needs no cutting (`read.rs`).
 //! * A batch becomes visible to readers only after all its bytes are written (size published
 //!   with release ordering after the `pwrite`).
 //! * An append either fully succeeds or leaves the log as it was: the whole record set is

@@ -169,7 +169,7 @@ fn file_slices_hold_the_same_batches_as_a_read_to_the_segment_end() {
             .unwrap();
     }
     for o in 0..100 {
-        let Some(slice) = log.read_file_slice(o, 1 << 20).unwrap() else {
+        let Some(slice) = log.read_file_slice(o, 1, 1 << 20).unwrap() else {
             panic!("offset {o}: no slice");
         };
         let mut bytes = vec![0; slice.len];
@@ -182,12 +182,16 @@ fn file_slices_hold_the_same_batches_as_a_read_to_the_segment_end() {
             log.read(o, 1 << 20, None).unwrap().records,
             "offset {o}"
         );
-        // Too much for the limit: the caller cuts with a copying read instead.
-        assert!(log.read_file_slice(o, slice.len - 1).unwrap().is_none());
+        // Too much for the limit, or too little to be worth a slice: the caller copies.
+        assert!(log.read_file_slice(o, 1, slice.len - 1).unwrap().is_none());
+        assert!(log
+            .read_file_slice(o, slice.len + 1, 1 << 20)
+            .unwrap()
+            .is_none());
     }
-    assert!(log.read_file_slice(100, 1 << 20).unwrap().is_none());
+    assert!(log.read_file_slice(100, 1, 1 << 20).unwrap().is_none());
     assert!(matches!(
-        log.read_file_slice(101, 1 << 20),
+        log.read_file_slice(101, 1, 1 << 20),
         Err(LogError::OffsetOutOfRange { .. })
     ));
 }

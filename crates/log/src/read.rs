@@ -57,18 +57,23 @@ impl Log {
     }
 
     /// The batches from the one holding `offset` to the end of its segment, as a slice of the
-    /// segment file, when they are at most `max_bytes` (a follower keeping up asks for what was
-    /// appended since its last fetch: all of it, in whole batches, as a segment only ever grows
-    /// by whole batches). `None` when there is nothing to read or the read needs cutting:
-    /// [`Log::read`] cuts, copying.
-    pub fn read_file_slice(&self, offset: i64, max_bytes: usize) -> Result<Option<FileRead>> {
+    /// segment file, when they are `min_bytes` to `max_bytes` (a follower keeping up asks for
+    /// what was appended since its last fetch: all of it, in whole batches, as a segment only
+    /// ever grows by whole batches). `None` otherwise: [`Log::read`] cuts a larger read, and
+    /// copies a smaller one more cheaply than a slice is sent.
+    pub fn read_file_slice(
+        &self,
+        offset: i64,
+        min_bytes: usize,
+        max_bytes: usize,
+    ) -> Result<Option<FileRead>> {
         retrying(|| {
             let start = self.find(offset)?;
             let Some((seg, position)) = &start.batch else {
                 return Ok(None);
             };
             let len = seg.size().saturating_sub(*position);
-            if len == 0 || len > max_bytes as u64 {
+            if len == 0 || len < min_bytes as u64 || len > max_bytes as u64 {
                 return Ok(None);
             }
             let file = seg
