@@ -128,14 +128,20 @@ fn append_assigns_offsets_and_reads_back() {
     );
 }
 
-#[test]
-fn read_bounds_and_limits() {
-    let f = Fixture::new();
+/// A log of `small()` segments holding offsets 0..100 in batches of five.
+fn hundred_records_in_batches_of_five(f: &Fixture) -> Log {
     let log = f.open(small());
     for i in 0..20 {
         log.append_as_leader(&mut batch(5, &i.to_string(), i * 10), 0)
             .unwrap();
     }
+    log
+}
+
+#[test]
+fn read_bounds_and_limits() {
+    let f = Fixture::new();
+    let log = hundred_records_in_batches_of_five(&f);
     assert!(log.segments().len() > 1);
     assert!(matches!(
         log.read(101, 100, None),
@@ -163,11 +169,7 @@ fn read_bounds_and_limits() {
 fn file_slices_hold_the_same_batches_as_a_read_to_the_segment_end() {
     use std::os::unix::fs::FileExt;
     let f = Fixture::new();
-    let log = f.open(small());
-    for i in 0..20 {
-        log.append_as_leader(&mut batch(5, &i.to_string(), i * 10), 0)
-            .unwrap();
-    }
+    let log = hundred_records_in_batches_of_five(&f);
     for o in 0..100 {
         let Some(slice) = log.read_file_slice(o, 1, 1 << 20).unwrap() else {
             panic!("offset {o}: no slice");

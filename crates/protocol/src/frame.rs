@@ -68,7 +68,7 @@ pub fn encode_request(header: &RequestHeader, body: &RequestBody) -> Result<Byte
 /// [`encode_request`], with large bytes fields (a Produce request's records) spliced in
 /// rather than copied (see [`Out`]), for a client that writes frames as parts.
 pub fn encode_request_parts(header: &RequestHeader, body: &RequestBody) -> Result<Encoded> {
-    let mut buf = Out::spliced(RESPONSE_FIELDS_ROOM);
+    let mut buf = Out::spliced(FIELDS_ROOM);
     write_request(&mut buf, header, body)?;
     Ok(buf.finish())
 }
@@ -90,7 +90,7 @@ pub fn encode_response(
     body: &ResponseBody,
 ) -> Result<Encoded> {
     let api = body.api_key();
-    let mut buf = Out::spliced(RESPONSE_FIELDS_ROOM + records_len(body));
+    let mut buf = Out::spliced(FIELDS_ROOM + records_len(body));
     ResponseHeader {
         correlation_id,
         ..Default::default()
@@ -100,8 +100,8 @@ pub fn encode_response(
     Ok(buf.finish())
 }
 
-/// Room for a response's fields besides its record sets (most answers fit in it whole).
-const RESPONSE_FIELDS_ROOM: usize = 1024;
+/// Room for a frame's fields besides its spliced record sets (most frames fit in it whole).
+const FIELDS_ROOM: usize = 1024;
 
 /// The room a response's record sets (a Fetch answer's) take in its buffer, so that it is
 /// allocated once instead of growing, and copied, as they are written into it.

@@ -156,19 +156,18 @@ impl Wire for String {
     }
 }
 
+/// A (nullable) bytes field, its content spliced when large (see [`Out::put_bytes`]).
+fn write_opt_spliced(buf: &mut Out, ctx: Ctx, v: Option<&Bytes>) -> Result<()> {
+    put_length(buf, v.map(Bytes::len), ctx.flexible, true, "bytes")?;
+    if let Some(bytes) = v {
+        buf.put_bytes(bytes);
+    }
+    Ok(())
+}
+
 impl Wire for Option<Bytes> {
     fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
-        put_length(
-            buf,
-            self.as_ref().map(Bytes::len),
-            ctx.flexible,
-            true,
-            "bytes",
-        )?;
-        if let Some(bytes) = self {
-            buf.put_bytes(bytes);
-        }
-        Ok(())
+        write_opt_spliced(buf, ctx, self.as_ref())
     }
     fn read(r: &mut Reader, ctx: Ctx) -> Result<Self> {
         read_opt_bytes(r, ctx, true, "bytes")
@@ -204,9 +203,7 @@ impl Wire for Option<Records> {
 
 impl Wire for Bytes {
     fn write(&self, buf: &mut Out, ctx: Ctx) -> Result<()> {
-        put_length(buf, Some(self.len()), ctx.flexible, true, "bytes")?;
-        buf.put_bytes(self);
-        Ok(())
+        write_opt_spliced(buf, ctx, Some(self))
     }
     fn read(r: &mut Reader, ctx: Ctx) -> Result<Self> {
         non_null(read_opt_bytes(r, ctx, true, "bytes")?, "bytes")

@@ -14,9 +14,9 @@
 //! one whole batch (as in Kafka) so that a batch larger than the limits still makes progress.
 //!
 //! A follower that keeps up asks for what was appended since its last fetch: when that is
-//! within its limits (and not tiny), the answer carries it as a slice of the segment file, which the
-//! connection sends with `sendfile` (Kafka's zero-copy transfer), so replicating a record
-//! costs the leader no copy of it. Reads that must be cut to the limits, and consumers' reads
+//! within its limits (and not tiny), the answer carries it as a slice of the segment file,
+//! which the connection sends with `sendfile` (Kafka's zero-copy transfer), so replicating a
+//! record costs the leader no copy of it. Reads that must be cut to the limits, and consumers' reads
 //! (cut at the high watermark), are copied.
 
 use std::sync::Arc;
@@ -31,9 +31,9 @@ use super::{error_code, offload, HandleError};
 use crate::broker::Broker;
 use crate::replica::partition::{IsrChange, Partition};
 
-/// The least a follower's read is sent as a file slice: below it, one copy costs less than the
-/// extra writes of a slice (measured: at 50,000 records/s, slices of a few KiB raised the
-/// median end-to-end latency by a tenth).
+/// The least a follower's read is sent as a file slice: a slice takes three writes (the fields
+/// before it, the `sendfile`, the fields after it) where a copied read takes one, which only
+/// pays off for larger reads.
 const FILE_SLICE_MIN: usize = 32 << 10;
 
 /// The longest a fetch may wait, whatever it asks for: keeps a bogus max_wait_ms from pinning

@@ -191,7 +191,7 @@ async fn write_answers(
 }
 
 /// Writes one answer with its size prefix: its parts in order, the file slices among them
-/// (a follower's or consumer's records) straight from the page cache with `sendfile`.
+/// (a follower's records) straight from the page cache with `sendfile`.
 async fn write_frame(
     writer: &mut BufWriter<OwnedWriteHalf>,
     response: Encoded,

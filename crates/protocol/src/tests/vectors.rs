@@ -75,24 +75,28 @@ fn metadata_v1_request_bytes() {
     ));
 }
 
-#[test]
-fn produce_v3_request_keeps_records_untouched() {
-    let records = Bytes::from_static(b"\x00\x00\x00\x00\x00\x00\x00\x00opaque batch");
-    let req = ProduceRequest {
-        transactional_id: None,
+/// An acks=all Produce of `records` to partition 0 of topic `t`.
+fn produce_to_t0(records: Bytes) -> ProduceRequest {
+    ProduceRequest {
         acks: -1,
-        timeout_ms: 30000,
+        timeout_ms: 30_000,
         topic_data: vec![TopicProduceData {
             name: "t".into(),
             partition_data: vec![PartitionProduceData {
                 index: 0,
-                records: Some(records.clone()),
+                records: Some(records),
                 ..Default::default()
             }],
             ..Default::default()
         }],
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn produce_v3_request_keeps_records_untouched() {
+    let records = Bytes::from_static(b"\x00\x00\x00\x00\x00\x00\x00\x00opaque batch");
+    let req = produce_to_t0(records.clone());
     let header = RequestHeader {
         api_version: 3,
         correlation_id: 5,
@@ -393,20 +397,7 @@ fn partition_reassignments_bytes() {
 #[test]
 fn a_produce_request_in_parts_is_the_same_frame_with_its_records_not_copied() {
     let records = Bytes::from(vec![0x5a; 10_000]);
-    let req = ProduceRequest {
-        acks: -1,
-        timeout_ms: 30_000,
-        topic_data: vec![TopicProduceData {
-            name: "t".into(),
-            partition_data: vec![PartitionProduceData {
-                index: 0,
-                records: Some(records.clone()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let req = produce_to_t0(records.clone());
     let header = RequestHeader {
         api_version: 9,
         correlation_id: 5,
