@@ -50,6 +50,7 @@ class Cluster:
         self.ports = {i: free_port() for i in range(1, size + 1)}
         self.http_ports = {i: free_port() for i in range(1, size + 1)}
         self.processes: dict[int, subprocess.Popen] = {}
+        self.signalled: set[int] = set()  # brokers the bench stopped itself (failover)
         zoo = workdir / "zoo.cfg"
         zoo.write_text(f"tickTime=2000\ndataDir={workdir / 'keeper'}\n"
                        f"clientPort={self.keeper_port}\nadmin.enableServer=false\n")
@@ -71,6 +72,7 @@ class Cluster:
         return path
 
     def start(self, i: int) -> None:
+        self.signalled.discard(i)
         with open(self.workdir / f"broker{i}.log", "ab") as log:
             self.processes[i] = subprocess.Popen(
                 [self.ferry, "broker", "start", "--foreground", "--config", str(self.config(i))],
@@ -95,22 +97,30 @@ class Cluster:
             "brokerid"]
 
     def wait_for_isr(self, topic: str, size: int, timeout: float = 60) -> None:
+        """Until every live broker's metadata shows each partition of `topic` with an ISR of
+        `size`: a broker may not have heard of a topic just created yet, and a client that
+        asks it then (librdkafka's watermark query does not retry) fails."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            # A broker may answer before it has heard of a topic just created.
-            described = subprocess.run([self.ferry, "topics", "--bootstrap-server", self.bootstrap,
-                                        "--describe", "--topic", topic],
-                                       capture_output=True, text=True)
-            out = described.stdout if described.returncode == 0 else ""
-            isr = [line.split("Isr:")[1].strip() for line in out.splitlines() if "Isr:" in line]
-            if isr and all(len(i.split(",")) == size for i in isr):
+            live = [port for i, port in self.ports.items() if self.processes[i].poll() is None]
+            if all(self.isr_sizes(port, topic) == {size} for port in live):
                 return
             time.sleep(0.2)
-        raise SystemExit(f"{topic}: ISR never reached {size}")
+        raise SystemExit(f"{topic}: ISR never reached {size} in every broker's metadata")
+
+    def isr_sizes(self, port: int, topic: str) -> set[int]:
+        """The ISR sizes of the topic's partitions in one broker's metadata (empty when it
+        does not know the topic)."""
+        described = subprocess.run([self.ferry, "topics", "--bootstrap-server",
+                                    f"127.0.0.1:{port}", "--describe", "--topic", topic],
+                                   capture_output=True, text=True)
+        out = described.stdout if described.returncode == 0 else ""
+        return {len(line.split("Isr:")[1].strip().split(","))
+                for line in out.splitlines() if "Isr:" in line}
 
     def stop(self) -> None:
         for i, p in self.processes.items():
-            if p.poll() is not None and p.returncode != -signal.SIGKILL:
+            if p.poll() is not None and i not in self.signalled:
                 tail = (self.workdir / f"broker{i}.log").read_text(errors="replace")[-3000:]
                 print(f"broker {i} had exited ({p.returncode}); its log ends:\n{tail}")
             p.terminate()
@@ -180,6 +190,7 @@ def failover(cluster: Cluster, how: str, controller: bool = False) -> None:
     time.sleep(2)
     leader = cluster.leader_of(topic, partition)
     sent = time.monotonic()
+    cluster.signalled.add(leader)
     cluster.processes[leader].send_signal(signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
     gap = acks.first_after(sent)
     time.sleep(2)

@@ -13,11 +13,11 @@ advertise it (no port mappings):
   runs as uid 1000 (the image's USER and the main process's Uid in /proc); kcat and
   confluent-kafka produce and consume through it, kazoo creates and reads znodes on it and finds
   the broker registered with its advertised address;
-- cluster.yml (3 keepers + 3 brokers): a topic with replication factor 3 and
-  min.insync.replicas=2 under an idempotent acks=all producer while the container leading
-  partition 0 gets `docker kill`ed, then started again; every acknowledged value is read back
-  once (queue_checker.py), and after `down` (volumes kept) and `up` again, so are the records
-  and a znode written before;
+- cluster.yml (3 keepers + 3 brokers): kcat produces and consumes on a partition with three
+  replicas; a topic with replication factor 3 and min.insync.replicas=2 under an idempotent
+  acks=all producer while the container leading partition 0 gets `docker kill`ed, then started
+  again; every acknowledged value is read back once (queue_checker.py), and after `down`
+  (volumes kept) and `up` again, so are the records and a znode written before;
 - combined.yml (3 `server` nodes): the same shape, shorter: `docker kill` of the node leading
   partition 0 under the load, nothing acknowledged lost, and the ensemble still serves reads
   and writes with 2 of 3 nodes.
@@ -417,6 +417,19 @@ def kcat_binary() -> str:
     return found
 
 
+def kcat_round_trip(bootstrap: str, topic: str, partition: int) -> None:
+    """kcat produces keyed records with acks=all to one partition and consumes them back."""
+    kcat = kcat_binary()
+    lines = [f"k{i}:value {i}" for i in range(20)]
+    produced = subprocess.run([kcat, "-P", "-b", bootstrap, "-t", topic, "-p", str(partition),
+                               "-K:", "-X", "acks=all"], input="\n".join(lines) + "\n",
+                              capture_output=True, text=True, timeout=60)
+    assert produced.returncode == 0, produced.stderr
+    consumed = run([kcat, "-C", "-b", bootstrap, "-t", topic, "-p", str(partition),
+                    "-o", "beginning", "-e", "-f", "%k:%s\n"], timeout=60)
+    assert consumed.stdout.splitlines() == lines, consumed.stderr
+
+
 def uid_of(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("Uid:"):
@@ -460,17 +473,7 @@ def test_standalone_container_serves_kafka_and_zookeeper_clients_as_uid_1000(com
     pid = int(inspect(cid, "{{.State.Pid}}"))
     assert pid > 0 and uid_of(pid) == 1000, f"the container's process {pid} is not uid 1000"
 
-    # kcat: produce keyed records, consume them back.
-    kcat = kcat_binary()
-    lines = [f"k{i}:value {i}" for i in range(20)]
-    produced = subprocess.run([kcat, "-P", "-b", f"{ip}:9092", "-t", "docker-kcat", "-p", "0",
-                               "-K:", "-X", "acks=all"], input="\n".join(lines) + "\n",
-                              capture_output=True, text=True, timeout=60)
-    assert produced.returncode == 0, produced.stderr
-    consumed = run([kcat, "-C", "-b", f"{ip}:9092", "-t", "docker-kcat", "-p", "0",
-                    "-o", "beginning",
-                    "-e", "-f", "%k:%s\n"], timeout=60)
-    assert consumed.stdout.splitlines() == lines, consumed.stderr
+    kcat_round_trip(f"{ip}:9092", "docker-kcat", partition=0)
 
     # confluent-kafka: the broker advertises the container's address; produce and consume.
     admin = AdminClient({"bootstrap.servers": f"{ip}:9092"})
@@ -545,6 +548,9 @@ def test_cluster_compose_keeps_acknowledged_records_through_a_leader_kill_and_a_
                                  what=f"KAFKA_CREATE_TOPICS' topic {name}")
             assert sorted(created) == list(range(partitions)), created
             assert all(len(set(r)) == replicas for r in created.values()), created
+        # kcat from the host, through every broker's advertised address, on a partition with
+        # three replicas.
+        kcat_round_trip(bootstrap, "docker-created", partition=1)
         # The web console on a keeper's admin port: the ensemble from ZOO_SERVERS' client
         # addresses, and the brokers it finds registered in it.
         ensemble = console_api(keeper_ips[0], "ensemble")["servers"]
