@@ -120,18 +120,11 @@ pub enum HandleError {
 /// records, after which it is encoded. `None` inside: no response is due (acks=0).
 pub enum Answer {
     Now(Option<Encoded>),
-    Later(Pin<Box<dyn Future<Output = Result<Option<Encoded>, HandleError>> + Send>>),
+    Later(LaterAnswer),
 }
 
-impl Answer {
-    /// Waits for the answer (for callers that do not pipeline).
-    pub async fn resolve(self) -> Result<Option<Encoded>, HandleError> {
-        match self {
-            Answer::Now(answer) => Ok(answer),
-            Answer::Later(waiting) => waiting.await,
-        }
-    }
-}
+/// An answer that waits for something (an acks=all produce, for replication).
+pub type LaterAnswer = Pin<Box<dyn Future<Output = Result<Option<Encoded>, HandleError>> + Send>>;
 
 /// Handles one request frame (without its size prefix) from `peer`. Everything a request
 /// changes is done before this returns; only an acks=all produce's wait for replication is
