@@ -59,16 +59,8 @@ pub async fn leader_and_isr(
     // Opening a log may recover it from disk.
     let b = Arc::clone(broker);
     let applied = tokio::task::spawn_blocking(move || b.replica_manager.apply(&b, orders)).await;
-    let partition_errors = match applied {
-        Ok(results) => results
-            .into_iter()
-            .map(|(o, code)| LeaderAndIsrPartitionError {
-                topic_name: o.topic,
-                partition_index: o.partition,
-                error_code: code.code(),
-                ..Default::default()
-            })
-            .collect(),
+    let results = match applied {
+        Ok(results) => results,
         Err(error) => {
             tracing::warn!(%error, "applying LeaderAndIsr failed");
             return LeaderAndIsrResponse {
@@ -77,6 +69,15 @@ pub async fn leader_and_isr(
             };
         }
     };
+    let partition_errors = results
+        .into_iter()
+        .map(|(o, code)| LeaderAndIsrPartitionError {
+            topic_name: o.topic,
+            partition_index: o.partition,
+            error_code: code.code(),
+            ..Default::default()
+        })
+        .collect();
     LeaderAndIsrResponse {
         partition_errors,
         ..Default::default()

@@ -30,6 +30,7 @@ use ferry_kafka_protocol::ErrorCode;
 use ferry_log::TopicPartition;
 
 use crate::broker::Broker;
+use crate::metadata_cache::{PartitionInfo, PartitionUpdate};
 use crate::replicas::ReplicaError;
 
 pub use fetcher::ReplicaFetchers;
@@ -43,6 +44,24 @@ pub struct PartitionOrder {
     pub topic: String,
     pub partition: i32,
     pub assigned: Assigned,
+}
+
+impl PartitionOrder {
+    /// The partition as the metadata cache keeps it (LeaderAndIsr has no offline replicas;
+    /// the cache keeps the ones it knows).
+    fn as_published(&self) -> PartitionUpdate {
+        PartitionUpdate {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            info: PartitionInfo {
+                leader: self.assigned.leader,
+                leader_epoch: self.assigned.leader_epoch,
+                isr: self.assigned.isr.clone(),
+                replicas: self.assigned.replicas.clone(),
+                offline_replicas: Vec::new(),
+            },
+        }
+    }
 }
 
 /// Why a partition cannot be served as its leader.
@@ -167,6 +186,11 @@ impl ReplicaManager {
                     ErrorCode::KafkaStorageError
                 }
             };
+            if code == ErrorCode::None {
+                // At once, not after the whole request: a producer this broker has just
+                // refused asks it for the new leader straight away.
+                broker.metadata.learn_leaders([order.as_published()]);
+            }
             results.push((order, code));
         }
         broker.replicas.notify_appended();
