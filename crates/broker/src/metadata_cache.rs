@@ -124,34 +124,29 @@ impl MetadataCache {
         Ok(())
     }
 
-    /// Applies what a LeaderAndIsr said of partitions the cache already holds, where its
+    /// Applies what a LeaderAndIsr said of a partition the cache already holds, when its
     /// leader epoch is newer. The controller's UpdateMetadata follows, but a client that this
     /// broker has just told NOT_LEADER_OR_FOLLOWER asks it for the new leader at once
     /// (librdkafka asks the broker it is connected to, and after an answer naming the old
     /// leader waits a second before asking again). Partitions the cache does not hold are left
     /// to UpdateMetadata, which lists a topic's partitions whole: a topic half known would
     /// look as if it had fewer partitions.
-    pub fn learn_leaders(&self, partitions: impl IntoIterator<Item = PartitionUpdate>) {
-        let mut learned = false;
+    pub fn learn_leader(&self, update: PartitionUpdate) {
         {
             let mut s = self.write();
-            for update in partitions {
-                let known = s
-                    .topics
-                    .get_mut(&update.topic)
-                    .and_then(|parts| parts.get_mut(&update.partition));
-                if let Some(known) = known.filter(|k| k.leader_epoch < update.info.leader_epoch) {
-                    known.leader = update.info.leader;
-                    known.leader_epoch = update.info.leader_epoch;
-                    known.isr = update.info.isr;
-                    known.replicas = update.info.replicas;
-                    learned = true;
-                }
-            }
+            let known = s
+                .topics
+                .get_mut(&update.topic)
+                .and_then(|parts| parts.get_mut(&update.partition));
+            let Some(known) = known.filter(|k| k.leader_epoch < update.info.leader_epoch) else {
+                return;
+            };
+            known.leader = update.info.leader;
+            known.leader_epoch = update.info.leader_epoch;
+            known.isr = update.info.isr;
+            known.replicas = update.info.replicas;
         }
-        if learned {
-            self.version.send_modify(|v| *v += 1);
-        }
+        self.version.send_modify(|v| *v += 1);
     }
 
     /// Forgets a topic at once (its deletion has begun on this broker, the controller); the
@@ -284,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn leaders_learned_from_leader_and_isr_only_move_known_partitions_forward() {
+    fn a_leader_learned_from_leader_and_isr_only_moves_a_known_partition_forward() {
         let cache = MetadataCache::new();
         cache.update(1, 3, vec![], vec![update("t", 0, 1)]).unwrap();
         let moved = |topic: &str, partition, leader, leader_epoch| PartitionUpdate {
@@ -298,14 +293,16 @@ mod tests {
         };
         // An older or equal epoch changes nothing; a topic or partition not published is not
         // made up from a LeaderAndIsr.
-        cache.learn_leaders([
+        for update in [
             moved("t", 0, 2, 1),
             moved("t", 1, 2, 5),
             moved("u", 0, 2, 5),
-        ]);
+        ] {
+            cache.learn_leader(update);
+        }
         assert_eq!(cache.partition("t", 0), Some(info(1)));
         assert!(cache.partition("t", 1).is_none() && cache.topic("u").is_none());
-        cache.learn_leaders([moved("t", 0, 2, 2)]);
+        cache.learn_leader(moved("t", 0, 2, 2));
         let learned = cache.partition("t", 0).unwrap();
         assert_eq!((learned.leader, learned.leader_epoch), (2, 2));
         assert_eq!((learned.isr, learned.replicas), (vec![2], vec![1, 2]));

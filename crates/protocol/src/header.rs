@@ -8,9 +8,8 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::out::Out;
-
 use crate::error::Result;
+use crate::out::Out;
 use crate::primitives::Reader;
 use crate::tagged::{read_tagged, write_tagged, TaggedFields};
 use crate::wire::{Ctx, Wire};

@@ -47,7 +47,8 @@
 //!
 //! let frame = [0, 18, 0, 9, 0, 0, 0, 1, 0, 0]; // ApiVersions v9
 //! let out = answer(&frame).unwrap();
-//! assert_eq!(&out.to_vec().unwrap()[..6], &[0, 0, 0, 1, 0, 35]); // correlation id 1, UNSUPPORTED_VERSION
+//! // correlation id 1, UNSUPPORTED_VERSION
+//! assert_eq!(&out.to_vec().unwrap()[..6], &[0, 0, 0, 1, 0, 35]);
 //! ```
 //!
 //! # Invariants

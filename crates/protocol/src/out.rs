@@ -139,10 +139,6 @@ impl Encoded {
         &self.parts
     }
 
-    pub fn into_parts(self) -> Vec<Part> {
-        self.parts
-    }
-
     /// The frame's parts behind its 4-byte size prefix, as it goes on the wire.
     pub fn framed(self) -> Vec<Part> {
         let size = u32::try_from(self.len()).unwrap_or(u32::MAX);

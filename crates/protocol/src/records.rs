@@ -37,14 +37,6 @@ impl Records {
             Records::File(_) => None,
         }
     }
-
-    /// [`Records::bytes`], by value.
-    pub fn into_bytes(self) -> Option<Bytes> {
-        match self {
-            Records::Memory(bytes) => Some(bytes),
-            Records::File(_) => None,
-        }
-    }
 }
 
 impl Default for Records {

@@ -8,11 +8,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::out::Out;
-use crate::records::Records;
-
 use crate::error::{ProtocolError, Result};
+use crate::out::Out;
 use crate::primitives::{put_length, Reader};
+use crate::records::Records;
 
 /// What the encoding of a field depends on: the message version and
 /// whether that version is flexible (compact lengths, tagged fields).

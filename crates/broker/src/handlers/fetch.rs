@@ -16,8 +16,8 @@
 //! A follower that keeps up asks for what was appended since its last fetch: when that is
 //! within its limits (and not tiny), the answer carries it as a slice of the segment file,
 //! which the connection sends with `sendfile` (Kafka's zero-copy transfer), so replicating a
-//! record costs the leader no copy of it. Reads that must be cut to the limits, and consumers' reads
-//! (cut at the high watermark), are copied.
+//! record costs the leader no copy of it. Reads that must be cut to the limits, and consumers'
+//! reads (cut at the high watermark), are copied.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -59,8 +59,16 @@ pub async fn leader_and_isr(
     // Opening a log may recover it from disk.
     let b = Arc::clone(broker);
     let applied = tokio::task::spawn_blocking(move || b.replica_manager.apply(&b, orders)).await;
-    let results = match applied {
-        Ok(results) => results,
+    let partition_errors = match applied {
+        Ok(results) => results
+            .into_iter()
+            .map(|(o, code)| LeaderAndIsrPartitionError {
+                topic_name: o.topic,
+                partition_index: o.partition,
+                error_code: code.code(),
+                ..Default::default()
+            })
+            .collect(),
         Err(error) => {
             tracing::warn!(%error, "applying LeaderAndIsr failed");
             return LeaderAndIsrResponse {
@@ -69,15 +77,6 @@ pub async fn leader_and_isr(
             };
         }
     };
-    let partition_errors = results
-        .into_iter()
-        .map(|(o, code)| LeaderAndIsrPartitionError {
-            topic_name: o.topic,
-            partition_index: o.partition,
-            error_code: code.code(),
-            ..Default::default()
-        })
-        .collect();
     LeaderAndIsrResponse {
         partition_errors,
         ..Default::default()

@@ -189,7 +189,7 @@ impl ReplicaManager {
             if code == ErrorCode::None {
                 // At once, not after the whole request: a producer this broker has just
                 // refused asks it for the new leader straight away.
-                broker.metadata.learn_leaders([order.as_published()]);
+                broker.metadata.learn_leader(order.as_published());
             }
             results.push((order, code));
         }
